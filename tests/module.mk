@@ -25,3 +25,6 @@ test-long: all $(UNIT_BINS)
 # `make check T=name` runs one unit test program or e2e script while developing.
 check: all $(UNIT_BINS)
 	@$(TEST_ENV) sh tests/run.sh $(filter %$(T) %$(T).sh,$(UNIT_BINS) $(wildcard tests/e2e/*.sh tests/long/*.sh))
+
+# Unit tests may test internals, so they see each module's private headers.
+$(BUILD)/tests/unit/%.o: EXTRA_CFLAGS += -Iproofs-ffi/src -Iworker/src -Isector-manager/src -Itests/lib
