@@ -14,7 +14,7 @@ for t in "$@"; do
     start=$(date +%s)
     case "$t" in
     *.sh)
-        timeout -k 10 "$TIMEOUT" sh "$t" >"$log" 2>&1
+        timeout -k 10 "$TIMEOUT" bash "$t" >"$log" 2>&1
         rc=$?
         el=$(( $(date +%s) - start ))
         if [ $rc -eq 0 ]; then pass=$((pass+1)); printf 'PASS %-40s %4ss\n' "$name" "$el"

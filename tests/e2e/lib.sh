@@ -1,4 +1,4 @@
-# lib.sh — shared helpers for end-to-end test scripts (sourced, not run).
+# lib.sh — shared helpers for end-to-end test scripts (bash; sourced, not run).
 # Provides: a per-test temporary directory removed on exit, process cleanup, ephemeral
 # ports, waiting for a TCP port or a condition, and assertions that print what differed.
 set -eu
