@@ -23,3 +23,7 @@ SEALPROOF_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard proofs-ffi/tools/*.c))
 $(BIN)/sealproof: $(SEALPROOF_OBJS) $(PROOFS_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(CFLAGS_ALL) -o $@ $(SEALPROOF_OBJS) $(PROOFS_LIB) $(COMMON_LIB) $(LDLIBS_ALL)
+
+# Fr MULX/ADX product and the Poseidon permutation built on it (pf_fr_cpu_has_adx() first).
+$(BUILD)/proofs-ffi/src/fr_adx.o: EXTRA_CFLAGS += -mbmi2 -madx
+$(BUILD)/proofs-ffi/src/poseidon_adx.o: EXTRA_CFLAGS += -mbmi2 -madx
