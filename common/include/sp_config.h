@@ -114,8 +114,13 @@ char *sp_config_key_path(const config_setting_t *s, char *buf, size_t len);
  * `a float 1.5`, `a boolean true`, `a group`, `a list`, `an array`.  Returns buf. */
 char *sp_config_describe(const config_setting_t *s, char *buf, size_t len);
 
+/* A string value for messages: quoted, with \", \\, \n, \t and \xNN escapes, cut after
+ * 60 characters with "...".  Returns buf. */
+char *sp_config_quote(const char *value, char *buf, size_t len);
+
 /* Fills err with "FILE:LINE: key.path: <message>" for setting s and returns SP_ECONFIG.
- * The root group has no line: "FILE: <message>".  s == NULL gives the message alone. */
+ * The root group has no line: "FILE: <message>".  s == NULL gives the message alone.
+ * Control characters in the message become spaces: a message is always one line. */
 sp_code sp_config_fail_at(sp_err *err, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 sp_code sp_config_vfail_at(sp_err *err, const config_setting_t *s, const char *fmt,

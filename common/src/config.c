@@ -109,6 +109,45 @@ char *sp_config_key_path(const config_setting_t *s, char *buf, size_t len)
     return buf;
 }
 
+char *sp_config_quote(const char *v, char *buf, size_t len)
+{
+    size_t at = 0, max = len > 0 ? len - 1 : 0;
+    bool cut = false;
+    if (!len)
+        return buf;
+    if (!v)
+        v = "";
+    /* Room for the closing quote and "..." is kept back. */
+    if (at < max)
+        buf[at++] = '"';
+    for (size_t i = 0; v[i]; i++) {
+        char esc[5];
+        unsigned char c = (unsigned char)v[i];
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c == '\n')
+            snprintf(esc, sizeof esc, "\\n");
+        else if (c == '\t')
+            snprintf(esc, sizeof esc, "\\t");
+        else if (c < 0x20 || c == 0x7f)
+            snprintf(esc, sizeof esc, "\\x%02x", c);
+        else
+            snprintf(esc, sizeof esc, "%c", c);
+        size_t n = strlen(esc);
+        if (i >= 60 || at + n + 4 > max) {
+            cut = v[i] != 0;
+            break;
+        }
+        memcpy(buf + at, esc, n);
+        at += n;
+    }
+    const char *tail = cut ? "...\"" : "\"";
+    for (size_t i = 0; tail[i] && at < max; i++)
+        buf[at++] = tail[i];
+    buf[at] = 0;
+    return buf;
+}
+
 char *sp_config_describe(const config_setting_t *s, char *buf, size_t len)
 {
     if (!s) {
@@ -129,12 +168,9 @@ char *sp_config_describe(const config_setting_t *s, char *buf, size_t len)
         snprintf(buf, len, "a boolean %s", s->value.ival ? "true" : "false");
         break;
     case CONFIG_TYPE_STRING: {
-        const char *v = s->value.sval ? s->value.sval : "";
         /* Long values are cut: the message must keep room for the advice after it. */
-        if (strlen(v) > 60)
-            snprintf(buf, len, "a string \"%.57s...\"", v);
-        else
-            snprintf(buf, len, "a string \"%s\"", v);
+        char q[96];
+        snprintf(buf, len, "a string %s", sp_config_quote(s->value.sval, q, sizeof q));
         break;
     }
     case CONFIG_TYPE_GROUP:
@@ -160,6 +196,10 @@ sp_code sp_config_vfail_at(sp_err *err, const config_setting_t *s, const char *f
         return SP_ECONFIG;
     char what[SP_ERR_MSG_MAX], path[256];
     vsnprintf(what, sizeof what, fmt, ap);
+    /* One message is one line, whatever text (a parser's echo of a value) went into it. */
+    for (char *p = what; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
     if (!s)
         return sp_fail(err, SP_ECONFIG, "%s", what);
     const char *file = s->file ? s->file : "(config)";
@@ -330,6 +370,12 @@ static void chain_text(const loader *ld, const char *extra, char *buf, size_t le
 /* ---------------------------------------------------------------------------------- */
 /* integer literals libconfig 1.5 would wrap */
 
+/* strchr() also finds the terminator; the scanner must not step over the end. */
+static bool in_set(char c, const char *set)
+{
+    return c && strchr(set, c);
+}
+
 /* libconfig 1.5 (Debian 12) stores a decimal literal without the L suffix in 32 bits and
  * silently wraps it (5000000000 reads as 705032704), and a hex literal beyond 32 bits
  * reads as -1.  The text is scanned after a successful parse for such literals, skipping
@@ -350,7 +396,7 @@ static const char *skip_number(const char *p, unsigned line, const char *file, s
         while (isdigit((unsigned char)*p))
             p++;
         if (*p == '.' || *p == 'e' || *p == 'E') {       /* a float: libconfig keeps it */
-            while (isdigit((unsigned char)*p) || strchr(".eE+-", *p))
+            while (isdigit((unsigned char)*p) || in_set(*p, ".eE+-"))
                 p++;
             return p;
         }
@@ -401,13 +447,13 @@ static sp_code check_int_literals(const char *text, const char *file, sp_err *er
             }
             p += *p ? 1 : 0;
         } else if (isalpha((unsigned char)*p) || *p == '*' || *p == '@') {
-            for (p++; isalnum((unsigned char)*p) || strchr("-_*", *p); p++)
+            for (p++; isalnum((unsigned char)*p) || in_set(*p, "-_*"); p++)
                 ;
         } else if (isdigit((unsigned char)*p) ||
                    ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]))) {
             p = skip_number(p, line, file, err, &rc);
         } else if (*p == '.' && isdigit((unsigned char)p[1])) {
-            for (p++; isdigit((unsigned char)*p) || strchr(".eE+-", *p); p++)
+            for (p++; isdigit((unsigned char)*p) || in_set(*p, ".eE+-"); p++)
                 ;
         } else {
             p++;

@@ -171,6 +171,7 @@ sp_code sp_config_get_enum(const config_setting_t *base, const char *path,
             return SP_OK;
         }
     }
-    return sp_config_fail_at(err, s, "\"%s\" is not allowed; use one of %s", s->value.sval,
-                             allowed);
+    char q[96];
+    return sp_config_fail_at(err, s, "%s is not allowed; use one of %s",
+                             sp_config_quote(s->value.sval, q, sizeof q), allowed);
 }
