@@ -6,6 +6,24 @@
  *  - PC1 never modifies the staged (unsealed) file; PC2 reads data from it.
  *  - pf_pc1_output is what later phases need; it serializes to a fixed, versioned binary
  *    form (pf_pc1_output_encode/decode) that the worker stores and passes on.
+ *
+ * Graph (research/porep.md §5): node v has 6 DRG base parents in the current layer
+ * (BucketGraph seeded by ChaCha8) and 8 expander parents in the previous layer (Feistel
+ * permutation keyed by Blake2b).  API 1.0 puts the predecessor v-1 last among the base
+ * parents and truncates expander values to u32; API >= 1.1 puts it first.
+ *
+ * Parent cache: rust-fil-proofs' file (14 u32 LE per node, base then expander) named
+ * v28-sdr-parent-<hash>.cache in a parent-cache directory (argument; else the environment
+ * variable FIL_PROOFS_PARENT_CACHE; else /var/tmp/filecoin-parents).  Before use it is
+ * checked against the digest rust-fil-proofs pins for the 10 production graphs, or against
+ * the digest recorded beside it (<file>.digest) when this library generated it; a missing
+ * or corrupt file is regenerated under an flock on <file>.lock, written to a temporary
+ * name and renamed, so concurrent processes generate it once and readers never see a
+ * partial file.
+ *
+ * PC1 resumes: each layer file is written to a temporary name, fsynced and renamed; the
+ * inputs are recorded in <cache_dir>/sealpipe-pc1.marker, and a re-run with the same inputs
+ * continues after the last complete layer.
  */
 #ifndef SEALPROOFS_PC1_H
 #define SEALPROOFS_PC1_H
@@ -31,6 +49,121 @@ typedef struct pf_pc1_output {
 /* Layer file path: "<cache_dir>/sc-02-data-layer-<layer>.dat" (layer is 1-based).
  * Returns 0, or -1 when it does not fit in len. */
 int pf_layer_path(const char *cache_dir, int layer, char *buf, size_t len);
+
+/* ---- Graph ---------------------------------------------------------------------------- */
+
+#define PF_BASE_DEGREE 6
+#define PF_EXP_DEGREE 8
+#define PF_DEGREE 14           /* parents per node: 6 base then 8 expander */
+#define PF_LABEL_PARENTS 37    /* parent labels hashed per node (layer 1: 6x6+1; else 14+14+9) */
+
+/* Everything needed to compute parents; built once, then read-only (share it freely). */
+typedef struct pf_graph {
+    uint64_t nodes;            /* 2 .. 2^32 - 1 */
+    int api_version;           /* 100, 110 or 120 (as in pf_seal_proof_info) */
+    uint8_t porep_id[32];
+    uint8_t drg_seed[28];      /* SHA256("Filecoin_DRSample" || porep_id)[0..28] */
+    uint64_t feistel_keys[4];  /* LE64 slices of SHA256("Filecoin_Feistel" || porep_id) */
+    uint64_t feistel_domain;   /* 8 * nodes */
+    uint64_t feistel_right_mask;
+    unsigned feistel_half_bits;
+} pf_graph;
+
+pf_status pf_graph_init(pf_graph *g, uint64_t nodes, const uint8_t porep_id[32], int api_version,
+                        pf_error *err);
+/* The graph of a registered seal proof (its nodes, porep_id and API version). */
+pf_status pf_graph_init_proof(pf_graph *g, int proof_id, pf_error *err);
+
+/* node < g->nodes. Base parents index the current layer, expander parents the previous. */
+void pf_graph_base_parents(const pf_graph *g, uint64_t node, uint32_t out[PF_BASE_DEGREE]);
+void pf_graph_exp_parents(const pf_graph *g, uint64_t node, uint32_t out[PF_EXP_DEGREE]);
+void pf_graph_parents(const pf_graph *g, uint64_t node, uint32_t out[PF_DEGREE]);
+
+/* The Feistel permutation of [0, domain) with 3 rounds of the given keys (cycle walking);
+ * exposed for tests and C1. */
+uint64_t pf_feistel_permute(const pf_graph *g, uint64_t index);
+
+/* ---- Parent cache ----------------------------------------------------------------------- */
+
+/* The directory to use: dir when non-NULL and non-empty, else $FIL_PROOFS_PARENT_CACHE,
+ * else "/var/tmp/filecoin-parents". */
+const char *pf_parent_cache_dir(const char *dir);
+/* "<dir>/v28-sdr-parent-<hash>.cache" with rust-fil-proofs' hash of the graph identity.
+ * Returns 0, or -1 when it does not fit. */
+int pf_parent_cache_path(const pf_graph *g, const char *dir, char *buf, size_t len);
+/* The digest rust-fil-proofs pins for this graph (SHA-256 of the whole file), if any:
+ * returns 1 and fills digest for the 10 production graphs (ids 0-9), else 0. */
+int pf_parent_cache_pinned_digest(const pf_graph *g, uint8_t digest[32]);
+
+/* Computes the whole table with `threads` threads (0 = every CPU this process may use) and
+ * writes it to fd (from offset 0) and/or returns its SHA-256 in digest (either may be
+ * -1/NULL). */
+pf_status pf_parent_table_write(const pf_graph *g, int fd, int threads, uint8_t digest[32],
+                                pf_error *err);
+
+typedef struct pf_parent_cache_result {
+    char path[4096];
+    uint8_t digest[32];
+    int generated;             /* 1 when this call (re)generated the file */
+    int was_corrupt;           /* 1 when an existing file failed verification */
+    int pinned;                /* 1 when verified against rust-fil-proofs' pinned digest */
+} pf_parent_cache_result;
+
+/* Makes sure a verified parent cache for g exists in dir (see pf_parent_cache_dir):
+ * verifies an existing file, (re)generates a missing or corrupt one (with `threads`
+ * threads), and fills res.  Safe against concurrent callers in other processes. */
+pf_status pf_parent_cache_ensure(const pf_graph *g, const char *dir, int threads,
+                                 pf_parent_cache_result *res, pf_error *err);
+
+/* ---- Labeling ----------------------------------------------------------------------------- */
+
+typedef struct pf_progress_event {
+    int layer;                 /* 1-based layer just finished */
+    int layers;
+    double seconds;            /* labeling time of this layer */
+    int resumed;               /* 1 when the layer was loaded from a previous run */
+} pf_progress_event;
+
+typedef struct pf_sdr_options {
+    int multicore;             /* 1 = hashing thread + producer threads (rust's multicore SDR) */
+    const char *cores;         /* CPU list such as "0-3" or "2,4,6"; first = hashing thread;
+                                  NULL = cores sharing one L3 with this thread's CPUs */
+    int producers;             /* producer threads; 0 = min(3, cores in the group - 1) */
+    int hugepages;             /* 1 = try MAP_HUGETLB for layer buffers, else THP madvise */
+    int threads;               /* parent-cache generation threads; 0 = all allowed CPUs */
+    void (*progress)(void *ctx, const pf_progress_event *ev);  /* after each layer; may be NULL */
+    void *progress_ctx;
+    const volatile int *cancel;/* non-NULL: checked while labeling; non-zero -> PF_EINTERRUPTED */
+} pf_sdr_options;
+
+/* Labels `layers` layers of graph g for replica_id entirely in memory (parents computed,
+ * no files) and returns the label of the last node of each layer in last_labels[layer-1].
+ * For tests and the `labels` command; memory = 2 * nodes * 32 bytes + nodes * 56. */
+pf_status pf_sdr_last_labels(const pf_graph *g, const uint8_t replica_id[32], int layers,
+                             const pf_sdr_options *opts, uint8_t (*last_labels)[32],
+                             pf_error *err);
+
+/* ---- PC1 ------------------------------------------------------------------------------------ */
+
+/* Runs PC1 for a sector: replica_id from (prover_id, sector_id, ticket, comm_d, porep_id),
+ * then every layer written to cache_dir (created if missing), resuming after the last
+ * complete layer of an interrupted run with the same inputs.  parent_cache_dir as in
+ * pf_parent_cache_dir.  opts may be NULL (single thread, defaults).  out is filled on
+ * success.  Errors: PF_EINVAL (bad proof id), PF_EIO, PF_ENOSPC (nothing half-written is
+ * left under a final name), PF_ENOMEM, PF_ECORRUPT, PF_EINTERRUPTED (cancel). */
+pf_status pf_pc1(int proof_id, const char *cache_dir, uint64_t sector_id,
+                 const uint8_t prover_id[32], const uint8_t ticket[32], const uint8_t comm_d[32],
+                 const char *parent_cache_dir, const pf_sdr_options *opts, pf_pc1_output *out,
+                 pf_error *err);
+
+/* Serialized form: magic "SPC1", u32 version, then the fields little-endian, then the
+ * first 8 bytes of SHA-256 over everything before it; PF_PC1_OUTPUT_ENCODED_LEN bytes. */
+#define PF_PC1_OUTPUT_ENCODED_LEN 156
+/* Returns the number of bytes written (PF_PC1_OUTPUT_ENCODED_LEN), or 0 when len is short. */
+size_t pf_pc1_output_encode(const pf_pc1_output *o, uint8_t *buf, size_t len);
+/* Rejects wrong length, magic, version, checksum or an unknown proof id (PF_EINVAL or
+ * PF_ECORRUPT with a message saying which). */
+pf_status pf_pc1_output_decode(const uint8_t *buf, size_t len, pf_pc1_output *o, pf_error *err);
 
 #ifdef __cplusplus
 }
