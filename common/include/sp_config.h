@@ -29,22 +29,26 @@
  *
  *     sp_config *cfg = NULL;
  *     char *all = NULL;                       // every schema error, for check-config
- *     if (sp_config_load(path, &cfg, err) ||
- *         sp_config_check(cfg, schema, &all, err))
+ *     sp_code rc = sp_config_load(path, &cfg, err);
+ *     if (!rc)
+ *         rc = sp_config_check(cfg, schema, &all, err);
+ *     if (rc)
  *         goto fail;                          // err->msg: "worker.cfg:12: ..."
  *     const config_setting_t *pc1 = sp_config_lookup(sp_config_root(cfg), "processors.pc1");
  *     for (int i = 0; pc1 && i < config_setting_length(pc1); i++) {
  *         const config_setting_t *e = config_setting_get_elem(pc1, (unsigned)i);
  *         int64_t cores;
- *         if (sp_config_get_int(e, "cores", 0, &cores, err))
+ *         if ((rc = sp_config_get_int(e, "cores", 0, &cores, err)))
  *             goto fail;
- *         if (cores > numa_cores)             // a semantic error, same format
- *             return sp_config_fail_at(err, sp_config_lookup(e, "cores"),
- *                                      "%" PRId64 " cores requested but ...", cores);
+ *         if (cores > numa_cores) {           // a semantic error, same format
+ *             rc = sp_config_fail_at(err, sp_config_lookup(e, "cores"),
+ *                                    "%" PRId64 " cores requested but ...", cores);
+ *             goto fail;
+ *         }
  *     }
  *   fail:
  *     free(all);
- *     sp_config_free(cfg);
+ *     sp_config_free(cfg);                    // NULL is fine
  *
  * Inheritance: a top-level `inherit = "path.cfg";` names a parent file, resolved relative
  * to the directory of the file that names it (absolute paths are used as they are).  The
@@ -60,10 +64,18 @@
  * libconfig's own `@include "file"` still works (relative to the current directory, as
  * libconfig does it); prefer `inherit`, which has the rules above.
  *
+ * Integers: libconfig 1.5 silently wraps a decimal literal beyond 32 bits unless it has
+ * the L suffix (5000000000 would read as 705032704), so the loader refuses such literals
+ * with "FILE:LINE: syntax error: integer 5000000000 does not fit in 32 bits; write
+ * 5000000000L ...".  Sizes are better written as strings ("32GiB").
+ *
  * Strictness: every function here returns SP_OK or an error code with a message; nothing
- * aborts on bad input.  Load errors are SP_ENOTFOUND/SP_EIO (the top file cannot be read),
- * SP_EPARSE (syntax) or SP_ECONFIG (inherit problems); schema and getter errors are
- * SP_ECONFIG.
+ * aborts on bad input.  Load errors are SP_ENOTFOUND/SP_EIO/SP_EAUTH (the top file cannot
+ * be read), SP_EINVAL (not a regular file, over 16 MiB), SP_EPARSE (syntax, wide integer
+ * literal, NUL byte) or SP_ECONFIG (inherit problems, including a broken parent); schema
+ * and getter errors are SP_ECONFIG.  Test programs that feed syntax errors to the loader
+ * under LeakSanitizer need "leak:strbuf_append" suppressed (libconfig 1.5 leaks the
+ * string token a syntax error stops at; see tests/unit/test_config.c).
  */
 #ifndef SP_CONFIG_H
 #define SP_CONFIG_H

@@ -623,9 +623,10 @@ static sp_code load(const char *path, const char *text, sp_config **out, sp_err 
     sp_err local;
     if (!err)
         err = &local;
+    if (out)
+        *out = NULL;
     if (!out || !path || !path[0])
         return sp_fail(err, SP_EINVAL, "config: no file name given");
-    *out = NULL;
     sp_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg)
         return sp_fail(err, SP_ENOMEM, "%s: out of memory loading the config", path);
@@ -672,8 +673,11 @@ sp_code sp_config_load(const char *path, sp_config **out, sp_err *err)
 sp_code sp_config_load_string(const char *text, const char *name, sp_config **out,
                               sp_err *err)
 {
-    if (!text)
+    if (!text) {
+        if (out)
+            *out = NULL;
         return sp_fail(err, SP_EINVAL, "config: no text given");
+    }
     return load(name, text, out, err);
 }
 

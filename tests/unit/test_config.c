@@ -344,7 +344,19 @@ static void test_top_file_errors(void **state)
     load_fails("dup.cfg", SP_EPARSE, "dup.cfg:2: syntax error: duplicate setting name");
     sp_config *cfg = (sp_config *)1;
     assert_int_equal(sp_config_load("", &cfg, NULL), SP_EINVAL);
+    assert_null(cfg);
+    cfg = (sp_config *)1;
     assert_int_equal(sp_config_load(NULL, &cfg, NULL), SP_EINVAL);
+    assert_null(cfg);
+    assert_int_equal(sp_config_load("x.cfg", NULL, NULL), SP_EINVAL);
+    /* A sealed sector named by mistake is not read whole (sparse, so cheap here). */
+    FILE *f = fopen("huge.cfg", "w");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), 17 << 20), 0);
+    assert_int_equal(fclose(f), 0);
+    sp_err e = { 0 };
+    assert_int_equal(sp_config_load("huge.cfg", &cfg, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "huge.cfg"));
     sp_config_free(NULL);
 }
 
