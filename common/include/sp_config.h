@@ -62,7 +62,8 @@
  * setting->line; the strings live as long as the sp_config).
  *
  * libconfig's own `@include "file"` still works (relative to the current directory, as
- * libconfig does it); prefer `inherit`, which has the rules above.
+ * libconfig does it, and without the wide-integer check below); prefer `inherit`, which
+ * has the rules above.
  *
  * Integers: libconfig 1.5 silently wraps a decimal literal beyond 32 bits unless it has
  * the L suffix (5000000000 would read as 705032704), so the loader refuses such literals

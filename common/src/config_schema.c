@@ -401,6 +401,9 @@ static const char *placeholder(const sp_cfg_field *f)
     case SP_CFG_DURATION: return "0s";
     case SP_CFG_INT_ARRAY: return "[]";
     case SP_CFG_STRING_ARRAY: return "[]";
+    case SP_CFG_GROUP: return "{ }";
+    case SP_CFG_GROUP_LIST: return "( )";
+    case SP_CFG_MAP: return "{ }";
     default: return "";
     }
 }
