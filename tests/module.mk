@@ -11,7 +11,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJS) $(ALL_LIBS)
 
 # Tests find programs and data through the environment, never through relative guesses.
 TEST_ENV = SP_BIN=$(abspath $(BIN)) SP_BUILD=$(abspath $(BUILD)) SP_ROOT=$(CURDIR) \
-           SP_TESTS=$(CURDIR)/tests
+           SP_TESTS=$(CURDIR)/tests \
+           LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 test: all $(UNIT_BINS)
 	@$(TEST_ENV) sh tests/run.sh $(UNIT_BINS) $(sort $(wildcard tests/e2e/*.sh))
