@@ -95,6 +95,15 @@ int pf_seal_proof_for_size(uint64_t sector_size);
 /* Unpadded bytes a sector holds: sector_size * 127 / 128. */
 uint64_t pf_max_user_bytes(uint64_t sector_size);
 
+/* ---- Hash primitives (also what the chain side needs for randomness) ---- */
+
+/* SHA-256 of a buffer (SHA-NI when the CPU has it). */
+void pf_sha256(const void *data, size_t len, uint8_t out[32]);
+/* BLAKE2b (RFC 7693), outlen 1..64, keylen 0..64; returns 0, or -1 on bad lengths.
+ * blake2b-256 as Filecoin's randomness uses it is outlen 32, no key. */
+int pf_blake2b(uint8_t *out, size_t outlen, const void *key, size_t keylen, const void *data,
+               size_t len);
+
 #ifdef __cplusplus
 }
 #endif
