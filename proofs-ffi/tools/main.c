@@ -1,7 +1,7 @@
 /* sealproof — standalone proofs tool and benchmark (like lotus-bench).
  *
  * main() only assembles the command table: each phase keeps its commands in its own
- * file (cmd_data.c, cmd_pc1.c, cmd_pc2.c, cmd_commit.c, cmd_formats.c; a phase's
+ * file (cmd_data.c, cmd_pc1.c, cmd_pc2.c, cmd_commit.c, cmd_formats.c, cmd_device.c; a phase's
  * `bench` subcommand lives with the phase) and exports a NULL-terminated sp_cmd array.
  */
 #include <stdlib.h>
@@ -14,7 +14,8 @@
 int main(int argc, char **argv)
 {
     const sp_cmd *groups[] = { sealproof_data_cmds, sealproof_pc1_cmds, sealproof_pc2_cmds,
-                               sealproof_commit_cmds, sealproof_formats_cmds };
+                               sealproof_commit_cmds, sealproof_formats_cmds,
+                               sealproof_device_cmds };
     size_t n = 0;
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
         for (const sp_cmd *c = groups[g]; c->name; c++)

@@ -15,6 +15,7 @@ extern const sp_cmd sealproof_pc1_cmds[];      /* cmd_pc1.c: parents, labels, pc
 extern const sp_cmd sealproof_pc2_cmds[];      /* cmd_pc2.c: poseidon, pc2, seal, devices, bench pc2 */
 extern const sp_cmd sealproof_commit_cmds[];   /* cmd_commit.c: c1, c2, verify, PoSt, unseal */
 extern const sp_cmd sealproof_formats_cmds[];  /* cmd_formats.c: vanilla-post, format conversion */
+extern const sp_cmd sealproof_device_cmds[];   /* cmd_device.c: devices (OpenCL platforms/devices) */
 
 /* Prints the result object: one JSON object on one line with --json, otherwise one
  * "key: value" line per member (arrays joined by ", ", nested objects indented).
