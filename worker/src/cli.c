@@ -1,6 +1,21 @@
-/* cli.c — seal-worker commands: daemon, check-config, plan, processor, threads, info. */
+/* cli.c — the seal-worker command table.  Each command lives in its own cmd_*.c file
+ * and is declared here; add a row for a new command (usage text in its file). */
 #include "wk_cli.h"
 
+/* cmd_plan.c */
+int wk_cmd_check_config(int argc, char **argv);
+int wk_cmd_plan(int argc, char **argv);
+int wk_cmd_info(int argc, char **argv);
+extern const char wk_check_config_usage[];
+extern const char wk_plan_usage[];
+extern const char wk_info_usage[];
+
 const sp_cmd wk_cmds[] = {
+    { "check-config", wk_cmd_check_config, "check a worker config against a machine's topology",
+      wk_check_config_usage },
+    { "plan", wk_cmd_plan, "show where every processor would run (cores, NUMA node, GPU)",
+      wk_plan_usage },
+    { "info", wk_cmd_info, "show this machine's topology and GPUs (and a config's placement)",
+      wk_info_usage },
     { NULL, NULL, NULL, NULL },
 };
