@@ -247,11 +247,10 @@ static pf_status write_all_at(pf_sha_tree *t, const uint8_t *p, size_t len, uint
             continue;
         if (w <= 0) {
             int e = w < 0 ? errno : ENOSPC;
-            return pf_data_fail(err, e == ENOSPC || e == EDQUOT ? PF_ENOSPC : PF_EIO,
-                                "writing %s at offset %llu: %s%s", t->path,
-                                (unsigned long long)off, strerror(e),
-                                e == ENOSPC || e == EDQUOT ? " (free space in the cache directory)"
-                                                           : "");
+            int full = e == ENOSPC || e == EDQUOT || e == EFBIG;
+            return pf_data_fail(err, full ? PF_ENOSPC : PF_EIO, "writing %s at offset %llu: %s%s",
+                                t->path, (unsigned long long)off, strerror(e),
+                                full ? " (free space in the cache directory)" : "");
         }
         p += w;
         len -= (size_t)w;
@@ -588,7 +587,8 @@ pf_status pf_tree_d_build_nodes(uint64_t nodes, const char *staged_path, const c
     uint64_t size = pf_tree_d_file_size(nodes);
     /* Reserve the space up front so a full disk fails now rather than hours in; zero
      * ranges then need no writing.  Filesystems without fallocate just get the size. */
-    if (fallocate(out, 0, 0, (off_t)size) < 0 && (errno == ENOSPC || errno == EDQUOT)) {
+    if (fallocate(out, 0, 0, (off_t)size) < 0 &&
+        (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
         st = pf_data_fail(err, PF_ENOSPC,
                           "tree_d: no space for %llu bytes in %s (free space in the cache "
                           "directory)", (unsigned long long)size, cache_dir);
