@@ -395,12 +395,13 @@ static void place_cores(placer *pl, int i)
         char holders[256];
         holders_text(pl, in_scope, holders, sizeof holders);
         if (nscope < p->cores)
-            proc_error(pl, p, "cores", "%d cores wanted %s, which has only %d; lower cores or "
-                       "spread the work over more processors", p->cores, scope, nscope);
+            proc_error(pl, p, "cores", "%d core%s wanted %s, which has only %d; lower cores or "
+                       "spread the work over more processors", p->cores, p->cores == 1 ? "" : "s",
+                       scope, nscope);
         else
-            proc_error(pl, p, "cores", "%d cores wanted %s, which has %d but only %d free (the "
+            proc_error(pl, p, "cores", "%d core%s wanted %s, which has %d but only %d free (the "
                        "others are taken by %s); lower cores, or move a processor elsewhere",
-                       p->cores, scope, nscope, ncand, holders);
+                       p->cores, p->cores == 1 ? "" : "s", scope, nscope, ncand, holders);
         goto done;
     }
     if (!node && !g)

@@ -200,8 +200,8 @@ static sp_code load_hwloc(wk_topology *t, const wk_topo_source *src, int **gpus,
         if (hwloc_topology_set_synthetic(t->hw, desc) != 0)
             return sp_fail(err, SP_EINVAL,
                            "synthetic topology \"%s\": hwloc rejects it; write levels from the "
-                           "top, e.g. \"pack:2 numa:1 l3:8 core:8 pu:2\" (add gpus:0,1 to attach "
-                           "GPUs to NUMA nodes 0 and 1)", desc);
+                           "top down to pu, e.g. \"pack:2 numa:1 l3:8 core:8 pu:2\" (add gpus:0,1 "
+                           "to attach GPUs to NUMA nodes 0 and 1)", desc);
         break;
     }
     default:
