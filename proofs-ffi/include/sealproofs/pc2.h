@@ -164,6 +164,28 @@ pf_status pf_pc2_shaped(const pf_tree_shape *shape, int layers, const char *cach
                         const char *staged_path, const char *sealed_path,
                         const pf_pc2_options *opt, pf_pc2_output *out, pf_error *err);
 
+/* ---- benchmarks (`sealproof bench pc2`) ---- */
+
+typedef struct pf_fr_bench {
+    const char *path;            /* the dispatched product: "mulx/adx" or "portable" */
+    double ns_chain;             /* one dependent chain of products (latency) */
+    double ns_parallel;          /* eight independent chains (throughput) */
+    double ns_chain_portable, ns_parallel_portable;
+    double ghz;                  /* measured core clock (dependent adds), 0 when unknown */
+} pf_fr_bench;
+
+/* Times `count` Fr products on each path. */
+void pf_bench_fr_mul(uint64_t count, pf_fr_bench *out);
+/* Hashes `count` random inputs of `arity` through the CPU batch hasher with `threads`
+ * threads, as columns (columns = 1: one input array per element) or as tree nodes; returns
+ * the elapsed seconds. */
+pf_status pf_bench_poseidon(int arity, int columns, uint64_t count, int threads,
+                            double *seconds, pf_error *err);
+/* Field products in one Poseidon hash of that arity in the optimized form (S-boxes and
+ * matrices; research/perf.md 1.2 counts the same): 584 for arity 2, 2004 for 8, 2922 for
+ * 11.  0 for an unsupported arity. */
+uint64_t pf_poseidon_mults(int arity);
+
 #ifdef __cplusplus
 }
 #endif
