@@ -468,9 +468,9 @@ static void test_disallowed_never_used(void **state)
           "  pc2 = ( { cpuset = \"3-4\"; } );\n"
           "  c2 = ( { cpuset = \"17\"; } );\n"
           "};\n");
-    assert_error(&f, "test.cfg:5: processors.pc2[0].cpuset: CPUs 4 are offline or outside this "
+    assert_error(&f, "test.cfg:5: processors.pc2[0].cpuset: CPU 4 is offline or outside this "
                      "process's allowed cpuset");
-    assert_error(&f, "test.cfg:6: processors.c2[0].cpuset: CPUs 17 do not exist");
+    assert_error(&f, "test.cfg:6: processors.c2[0].cpuset: CPU 17 does not exist");
     assert_int_equal(f.plan.diags.nerrors, 2);
     assert_cpus(placed(&f, WK_STAGE_PC2, 0), "3");   /* CPU 4 never enters the plan */
     fx_free(&f);
@@ -592,7 +592,7 @@ static void test_concurrency_and_gpu_errors(void **state)
     assert_error(&f, "test.cfg:5: processors.pc1[0].concurrent: concurrent = 5 but the processor "
                      "has only 4 hardware threads");
     assert_error(&f, "test.cfg:6: processors.pc2[0].gpu: GPU 1 does not exist: file ");
-    assert_error(&f, "has 1 GPU, numbered 0-0");
+    assert_error(&f, "has 1 GPU, number 0");
     assert_error(&f, "test.cfg:7: processors.c2[0].near_gpu: GPU 3 does not exist");
     assert_int_equal(f.plan.diags.nerrors, 3);
     fx_free(&f);

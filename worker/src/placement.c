@@ -77,6 +77,15 @@ static char *proc_where(const wk_proc_cfg *p, char *buf, size_t len)
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
+/* "CPU 4" or "CPUs 4,7" */
+static char *cpus_text(hwloc_const_bitmap_t set, char *buf, size_t len)
+{
+    char list[256];
+    snprintf(buf, len, "%s %s", hwloc_bitmap_weight(set) == 1 ? "CPU" : "CPUs",
+             wk_cpulist_format(set, list, sizeof list));
+    return buf;
+}
+
 static hwloc_bitmap_t bitmap_new(placer *pl)
 {
     hwloc_bitmap_t b = hwloc_bitmap_alloc();
@@ -90,9 +99,11 @@ static void gpu_count_text(const wk_topology *t, char *buf, size_t len)
     if (t->gpus.n == 0)
         snprintf(buf, len, "no GPU was found on %s (install the GPU driver and its OpenCL "
                  "ICD, then check `seal-worker info`)", t->source);
+    else if (t->gpus.n == 1)
+        snprintf(buf, len, "%s has 1 GPU, number 0 (see `seal-worker info`)", t->source);
     else
-        snprintf(buf, len, "%s has %d GPU%s, numbered 0-%d (see `seal-worker info`)", t->source,
-                 t->gpus.n, t->gpus.n == 1 ? "" : "s", t->gpus.n - 1);
+        snprintf(buf, len, "%s has %d GPUs, numbered 0-%d (see `seal-worker info`)", t->source,
+                 t->gpus.n, t->gpus.n - 1);
 }
 
 static char *numa_list_text(const wk_topology *t, char *buf, size_t len)
@@ -174,9 +185,11 @@ static void warn_smt_split(placer *pl, const wk_proc_cfg *p, hwloc_const_bitmap_
     }
     if (!hwloc_bitmap_iszero(left)) {
         char a[256];
-        proc_warn(pl, p, "cpuset", "splits SMT siblings: CPUs %s share physical cores with it but "
-                  "are not in its cpuset, so they compete for the same core; list every thread "
-                  "of a core, or use cores = N", wk_cpulist_format(left, a, sizeof a));
+        proc_warn(pl, p, "cpuset", "splits SMT siblings: %s %s physical cores with it but "
+                  "%s not in its cpuset, so the threads compete for the same core; list every "
+                  "thread of a core, or use cores = N", cpus_text(left, a, sizeof a),
+                  hwloc_bitmap_weight(left) == 1 ? "shares" : "share",
+                  hwloc_bitmap_weight(left) == 1 ? "is" : "are");
     }
     hwloc_bitmap_free(left);
 }
@@ -218,15 +231,16 @@ static void place_explicit(placer *pl, int i)
         goto done;   /* the config check already reported a malformed list */
     hwloc_bitmap_andnot(bad, set, t->complete);
     if (!hwloc_bitmap_iszero(bad))
-        proc_error(pl, p, "cpuset", "CPUs %s do not exist on %s (its CPUs are %s); use OS CPU "
-                   "numbers as `seal-worker info` lists them", wk_cpulist_format(bad, a, sizeof a),
-                   t->source, wk_cpulist_format(t->complete, b, sizeof b));
+        proc_error(pl, p, "cpuset", "%s %s not exist on %s (its CPUs are %s); use OS CPU "
+                   "numbers as `seal-worker info` lists them", cpus_text(bad, a, sizeof a),
+                   hwloc_bitmap_weight(bad) == 1 ? "does" : "do", t->source,
+                   wk_cpulist_format(t->complete, b, sizeof b));
     hwloc_bitmap_and(bad, set, t->complete);
     hwloc_bitmap_andnot(bad, bad, t->allowed);
     if (!hwloc_bitmap_iszero(bad))
-        proc_error(pl, p, "cpuset", "CPUs %s are offline or outside this process's allowed "
-                   "cpuset, so nothing may run there (usable CPUs: %s)",
-                   wk_cpulist_format(bad, a, sizeof a), wk_cpulist_format(t->allowed, b, sizeof b));
+        proc_error(pl, p, "cpuset", "%s %s offline or outside this process's allowed "
+                   "cpuset, so nothing may run there (usable CPUs: %s)", cpus_text(bad, a, sizeof a),
+                   hwloc_bitmap_weight(bad) == 1 ? "is" : "are", wk_cpulist_format(t->allowed, b, sizeof b));
     hwloc_bitmap_and(set, set, t->allowed);
     hwloc_bitmap_copy(pp->cpuset, set);
     for (int k = 0; k < t->ncores; k++) {
