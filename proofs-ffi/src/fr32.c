@@ -4,6 +4,7 @@
  * 254-bit field elements, each stored in 32 bytes with the top two bits zero.  Blocks are
  * processed as 64-bit words: element i starts at bit 254*i of the block.  A final partial
  * block is zero-filled and emitted as ceil(8r/254) whole elements, as Fr32Reader does. */
+#include <endian.h>
 #include <string.h>
 
 #include "data_internal.h"
@@ -13,34 +14,46 @@
 
 static inline uint64_t ld64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return le64toh(v);
 }
 
 static inline void st64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    v = htole64(v);
+    memcpy(p, &v, 8);
 }
 
+/* Bits [s, s+64) of the 128-bit little-endian pair (lo, hi), 0 < s < 64. */
+#define SPAN(lo, hi, s) (((lo) >> (s)) | ((hi) << (64 - (s))))
+
 /* in must be readable for 128 bytes; byte 127 does not influence the result (it lands
- * in the cleared top bits of element 3 or is shifted out). */
+ * in the cleared top bits of element 3 or is shifted out).  Element e starts at bit
+ * 254*e: words 0, 3+62/64, 7+60/64 and 11+58/64. */
 static inline void pad_block128(const uint8_t *in, uint8_t *out)
 {
-    uint64_t w[16];
+    uint64_t w[16], o[16];
     for (int i = 0; i < 16; i++)
         w[i] = ld64(in + 8 * i);
-    for (int e = 0; e < 4; e++) {
-        unsigned bit = 254u * (unsigned)e, q = bit / 64, s = bit % 64;
-        for (unsigned j = 0; j < 4; j++) {
-            uint64_t v = s ? (w[q + j] >> s) | (w[q + j + 1] << (64 - s)) : w[q + j];
-            if (j == 3)
-                v &= TOP62;
-            st64(out + 32 * e + 8 * j, v);
-        }
-    }
+    o[0] = w[0];
+    o[1] = w[1];
+    o[2] = w[2];
+    o[3] = w[3] & TOP62;
+    o[4] = SPAN(w[3], w[4], 62);
+    o[5] = SPAN(w[4], w[5], 62);
+    o[6] = SPAN(w[5], w[6], 62);
+    o[7] = SPAN(w[6], w[7], 62) & TOP62;
+    o[8] = SPAN(w[7], w[8], 60);
+    o[9] = SPAN(w[8], w[9], 60);
+    o[10] = SPAN(w[9], w[10], 60);
+    o[11] = SPAN(w[10], w[11], 60) & TOP62;
+    o[12] = SPAN(w[11], w[12], 58);
+    o[13] = SPAN(w[12], w[13], 58);
+    o[14] = SPAN(w[13], w[14], 58);
+    o[15] = SPAN(w[14], w[15], 58) & TOP62;
+    for (int i = 0; i < 16; i++)
+        st64(out + 8 * i, o[i]);
 }
 
 void pf_fr32_pad_blocks(const uint8_t *in, size_t nblocks, uint8_t *out)
@@ -58,18 +71,30 @@ void pf_fr32_pad_blocks(const uint8_t *in, size_t nblocks, uint8_t *out)
 
 void pf_fr32_unpad_block(const uint8_t in[128], uint8_t out[127])
 {
-    uint64_t u[17] = { 0 };
-    for (int e = 0; e < 4; e++) {
-        unsigned bit = 254u * (unsigned)e, q = bit / 64, s = bit % 64;
-        for (unsigned j = 0; j < 4; j++) {
-            uint64_t v = ld64(in + 32 * e + 8 * j);
-            if (j == 3)
-                v &= TOP62;
-            u[q + j] |= v << s;
-            if (s)
-                u[q + j + 1] |= v >> (64 - s);
-        }
-    }
+    uint64_t e[16], u[16];
+    for (int i = 0; i < 16; i++)
+        e[i] = ld64(in + 32 * (i / 4) + 8 * (i % 4));
+    e[3] &= TOP62;
+    e[7] &= TOP62;
+    e[11] &= TOP62;
+    e[15] &= TOP62;
+    /* the inverse of pad_block128: element e shifted up by 254*e bits */
+    u[0] = e[0];
+    u[1] = e[1];
+    u[2] = e[2];
+    u[3] = e[3] | e[4] << 62;
+    u[4] = e[4] >> 2 | e[5] << 62;
+    u[5] = e[5] >> 2 | e[6] << 62;
+    u[6] = e[6] >> 2 | e[7] << 62;
+    u[7] = e[7] >> 2 | e[8] << 60;
+    u[8] = e[8] >> 4 | e[9] << 60;
+    u[9] = e[9] >> 4 | e[10] << 60;
+    u[10] = e[10] >> 4 | e[11] << 60;
+    u[11] = e[11] >> 4 | e[12] << 58;
+    u[12] = e[12] >> 6 | e[13] << 58;
+    u[13] = e[13] >> 6 | e[14] << 58;
+    u[14] = e[14] >> 6 | e[15] << 58;
+    u[15] = e[15] >> 6;
     uint8_t tmp[128];
     for (int i = 0; i < 16; i++)
         st64(tmp + 8 * i, u[i]);
