@@ -328,6 +328,31 @@ static void test_all_errors_collected(void **state)
     unload(&l);
 }
 
+static void test_schema_and_semantic_errors_together(void **state)
+{
+    (void)state;
+    loaded l;
+    /* a typo the schema catches does not hide a mistake it cannot see */
+    load(&l, BASE
+         "processors = {\n"
+         "  pc1 = ( { corse = 8; cpuset = \"0\"; cores = 1; } );\n"
+         "  pc2 = ( { cores = \"8\"; } );\n"
+         "};\n");
+    for (int i = 0; i < l.d.nerrors; i++)
+        print_message("error: %s\n", l.d.errors[i]);
+    assert_int_equal(l.rc, SP_ECONFIG);
+    assert_int_equal(l.d.nerrors, 3);
+    assert_true(has(l.d.errors, l.d.nerrors, "test.cfg:5: processors.pc1[0].corse: unknown key"));
+    assert_true(has(l.d.errors, l.d.nerrors, "test.cfg:6: processors.pc2[0].cores: expected an integer"));
+    assert_true(has(l.d.errors, l.d.nerrors, "test.cfg:5: processors.pc1[0].cpuset: both cpuset and cores"));
+    /* the wrongly typed entry is kept out of placement, without follow-on messages */
+    assert_non_null(l.c.cfg);
+    assert_int_equal(l.c.nprocs, 2);
+    assert_false(l.c.procs[0].invalid);
+    assert_true(l.c.procs[1].invalid);
+    unload(&l);
+}
+
 static void test_warnings(void **state)
 {
     (void)state;
@@ -417,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_placement_key_errors),
         cmocka_unit_test(test_section_errors),
         cmocka_unit_test(test_all_errors_collected),
+        cmocka_unit_test(test_schema_and_semantic_errors_together),
         cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_inherit_and_classes),
         cmocka_unit_test(test_shipped_configs),

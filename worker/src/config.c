@@ -341,16 +341,23 @@ static void *cfg_alloc(wk_config *c, size_t n, size_t size)
 
 /* ---- reading sections --------------------------------------------------------------- */
 
-/* A tiny reading context: the config, where messages go, and whether memory ran out. */
+/* A tiny reading context: the config, where messages go, whether memory ran out.  After
+ * schema errors the reader runs `quiet`: wrong types were reported already, so a getter
+ * failure only marks the entry being read as `broken` (no follow-on checks on it). */
 typedef struct reader {
     wk_config *c;
     wk_diags *d;
     bool oom;
+    bool quiet;
+    bool broken;
 } reader;
 
 static void note_get(reader *r, sp_code rc, sp_err *e)
 {
-    if (rc != SP_OK)
+    if (rc == SP_OK)
+        return;
+    r->broken = true;
+    if (!r->quiet)
         wk_diags_error(r->d, "%s", e->msg);
 }
 
@@ -529,6 +536,8 @@ static void read_threads(reader *r, const config_setting_t *root)
                           "( { location = \"/mnt/nvme0/t01\"; } )");
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+        if (!config_setting_is_group(e))
+            continue;   /* the schema check said so */
         wk_thread_cfg *t = &c->threads[c->nthreads++];
         t->setting = e;
         t->location = get_str(r, e, "location", "");
@@ -565,6 +574,8 @@ static void read_attached(reader *r, const config_setting_t *root)
                       sp_config_path(c->cfg));
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+        if (!config_setting_is_group(e))
+            continue;
         wk_attached_cfg *a = &c->attached[c->nattached++];
         a->setting = e;
         a->location = get_str(r, e, "location", "");
@@ -692,6 +703,9 @@ static void check_proc(reader *r, const wk_proc_cfg *p, const config_setting_t *
 
 static void read_proc(reader *r, wk_stage stage, int index, const config_setting_t *e)
 {
+    if (!config_setting_is_group(e))
+        return;
+    r->broken = false;
     wk_proc_cfg *p = &r->c->procs[r->c->nprocs++];
     p->stage = stage;
     p->index = index;
@@ -714,6 +728,10 @@ static void read_proc(reader *r, wk_stage stage, int index, const config_setting
     p->share = get_bool(r, e, "share", false);
     p->batch = stage == WK_STAGE_PC1 ? (int)get_int(r, e, "batch", 1) : 1;
     p->batch_wait_ms = stage == WK_STAGE_PC1 ? get_ms(r, e, "batch_wait", 0) : 0;
+    if (r->broken) {
+        p->invalid = true;
+        return;
+    }
     check_proc(r, p, e);
 }
 
@@ -794,26 +812,23 @@ static sp_code finish_load(wk_config *out, wk_diags *diags, sp_err *err)
     wk_diags *d = diags ? diags : &local;
     int before = d->nerrors;
     char *all = NULL;
+    reader r = { .c = out, .d = d };
     sp_code rc = sp_config_check(out->cfg, schema, &all, err);
     if (rc != SP_OK) {
-        /* types are wrong somewhere: reading on would only repeat the same problems */
         add_schema_errors(d, all ? all : err->msg);
-        free(all);
-        goto fail;
+        r.quiet = true;   /* read on for the checks the schema cannot make */
     }
-    reader r = { .c = out, .d = d };
+    free(all);
     read_all(&r);
     if (r.oom) {
         rc = sp_fail(err, SP_ENOMEM, "%s: out of memory reading the config", out->path);
-        goto fail;
+        wk_diags_free(&local);
+        wk_config_free(out);
+        return rc;
     }
     if (d->nerrors > before)
         rc = sp_fail(err, SP_ECONFIG, "%s", d->errors[before]);
     wk_diags_free(&local);
-    return rc;
-fail:
-    wk_diags_free(&local);
-    wk_config_free(out);
     return rc;
 }
 

@@ -624,14 +624,17 @@ sp_code wk_plan_build(const wk_config *cfg, const wk_topology *t, wk_plan *plan,
     sp_code rc = setup(&pl, err);
     if (rc != SP_OK)
         goto done;
+    /* entries with wrongly typed values were reported by the config check: skipped */
     for (int i = 0; i < plan->nprocs; i++)
-        if (plan->procs[i].proc->cpuset)
+        if (plan->procs[i].proc->cpuset && !plan->procs[i].proc->invalid)
             place_explicit(&pl, i);
     for (int i = 0; i < plan->nprocs; i++)
-        if (!plan->procs[i].proc->cpuset && plan->procs[i].proc->cores > 0)
+        if (!plan->procs[i].proc->cpuset && plan->procs[i].proc->cores > 0 && !plan->procs[i].proc->invalid)
             place_cores(&pl, i);
     for (int i = 0; i < plan->nprocs && !pl.oom; i++) {
         fill_core_list(&pl, i);
+        if (plan->procs[i].proc->invalid)
+            continue;
         settle_numa(&pl, i);
         check_gpu(&pl, i);
         check_concurrency(&pl, i);

@@ -126,6 +126,7 @@ typedef struct wk_proc_cfg {
     int batch;                       /* pc1 only: sectors per batch (1: no batching) */
     uint64_t batch_wait_ms;          /* pc1 only: wait this long to fill a batch */
     const config_setting_t *setting; /* the entry, for messages */
+    bool invalid;                    /* a value has the wrong type (reported): not placed */
 } wk_proc_cfg;
 
 typedef struct wk_config {
@@ -159,9 +160,10 @@ typedef struct wk_config {
 /* Loads path (and its inherit chain) into *out.  Returns SP_OK, or SP_ECONFIG (or the
  * load error) with the first problem in err and every problem in diags (when non-NULL).
  * Warnings go to diags too.  Call wk_config_free() in every case.  After an error,
- * out->cfg is NULL when the file could not be read or broke the schema; otherwise *out
- * is complete and only its values are wrong (check-config goes on to placement, so it
- * can print every problem at once), but a daemon must not use it. */
+ * out->cfg is NULL when the file could not be read or parsed; otherwise *out is filled
+ * as far as it makes sense (entries with wrongly typed values are marked `invalid`) so
+ * that check-config can go on to placement and print every problem at once.  A daemon
+ * must not run with a config that had errors. */
 sp_code wk_config_load(const char *path, wk_config *out, wk_diags *diags, sp_err *err);
 /* Same for text in memory, reported as file `name`. */
 sp_code wk_config_load_string(const char *text, const char *name, wk_config *out,
