@@ -332,7 +332,7 @@ static series *series_find(sp_metric *f, const char *const *labels, bool create)
     key_fill(f, labels, key);
     size_t b = hash_key(key, len) & (f->table_size - 1);
     series *s = f->table[b];
-    while (s && !(s->key_len == len && memcmp(s->key, key, len) == 0))
+    while (s && !(s->key_len == len && (len == 0 || memcmp(s->key, key, len) == 0)))
         s = s->hash_next;
     if (s || !create)
         goto done;
