@@ -27,3 +27,5 @@ $(BIN)/sealproof: $(SEALPROOF_OBJS) $(PROOFS_LIB) $(COMMON_LIB)
 # Fr MULX/ADX product and the Poseidon permutation built on it (pf_fr_cpu_has_adx() first).
 $(BUILD)/proofs-ffi/src/fr_adx.o: EXTRA_CFLAGS += -mbmi2 -madx
 $(BUILD)/proofs-ffi/src/poseidon_adx.o: EXTRA_CFLAGS += -mbmi2 -madx
+# SDR node labeling with SHA-NI (label.c checks the CPU before choosing it).
+$(BUILD)/proofs-ffi/src/label_ni.o: EXTRA_CFLAGS += -msha -msse4.1 -mssse3

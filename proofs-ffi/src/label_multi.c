@@ -1,0 +1,274 @@
+/* label_multi.c — multi-core SDR in the manner of rust-fil-proofs' create_label/multi.rs:
+ * one hashing thread runs the dependent SHA-256 chain while producer threads stage, in a
+ * ring of slots ahead of it, each upcoming node's prefix state and its parent labels.
+ * A base parent that the hashing thread has not finished when a producer reaches the node
+ * (always the predecessor, sometimes another recent node) is marked missing and read by
+ * the hashing thread itself from the current layer.
+ *
+ * Counters (each on its own cache line):
+ *   done   — labels [0, done) of this layer are final (hashing thread, release);
+ *   staged — slots of nodes [1, staged) are filled (producers, in order, release);
+ *   claim  — next node a producer takes, `stride` at a time.
+ * A producer fills node v only once v < done + lookahead, so it never overwrites a slot
+ * the hashing thread still reads. */
+#include "label.h"
+
+#include <immintrin.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+#include "sha256.h"
+
+#define DEFAULT_LOOKAHEAD 1024
+#define DEFAULT_STRIDE 64
+#define MAX_PRODUCERS 32
+#define CHECK_EVERY ((uint64_t)1 << 14)
+
+typedef struct slot {
+    uint32_t st[8];                    /* state after the prefix block */
+    uint32_t base[PF_BASE_DEGREE];     /* base parent indices, for the missing ones */
+    uint32_t missing;                  /* bit k: base parent k is read by the hashing thread */
+    uint32_t unused;
+    uint8_t labels[PF_DEGREE][32];
+} slot;
+
+typedef struct shared {
+    alignas(64) _Atomic uint64_t done;
+    alignas(64) _Atomic uint64_t staged;
+    alignas(64) _Atomic uint64_t claim;
+    alignas(64) _Atomic int stop;
+    alignas(64) const pf_labeler *l;
+    uint32_t layer;
+    int np;
+    uint32_t lookahead, stride;
+    slot *ring;
+    pf_status status;
+    uint64_t waits;                    /* times the hashing thread found its slot not ready */
+} shared;
+
+typedef struct producer_arg {
+    shared *s;
+    int cpu;                           /* -1: not pinned */
+} producer_arg;
+
+/* Waits politely: a producer ahead of the hashing thread has nothing to do for a while,
+ * and on a small machine it may share a core with someone who has. */
+static void nap(unsigned *spins)
+{
+    if (++*spins < 64) {
+        _mm_pause();
+        return;
+    }
+    struct timespec ts = { 0, 20000 };
+    nanosleep(&ts, NULL);
+}
+
+static void fill_slot(shared *s, uint64_t v, uint8_t block[64])
+{
+    const pf_labeler *l = s->l;
+    slot *sl = &s->ring[v % s->lookahead];
+    for (int i = 0; i < 8; i++)
+        block[36 + i] = (uint8_t)(v >> (56 - 8 * i));
+    memcpy(sl->st, pf_sha256_iv, 32);
+    if (l->use_ni)
+        pf_sha256_compress_ni(sl->st, block, 1);
+    else
+        pf_sha256_compress_portable(sl->st, block, 1);
+
+    const uint32_t *par = l->parents + v * PF_DEGREE;
+    const uint64_t done = atomic_load_explicit(&s->done, memory_order_acquire);
+    uint32_t missing = 0;
+    for (int k = 0; k < PF_BASE_DEGREE; k++) {
+        uint32_t p = par[k];
+        sl->base[k] = p;
+        if (p < done)
+            memcpy(sl->labels[k], l->cur + (size_t)p * 32, 32);
+        else
+            missing |= 1u << k;
+    }
+    if (s->np == PF_DEGREE)
+        for (int k = PF_BASE_DEGREE; k < PF_DEGREE; k++)
+            memcpy(sl->labels[k], l->prev + (size_t)par[k] * 32, 32);
+    sl->missing = missing;
+}
+
+static void *producer(void *arg)
+{
+    producer_arg *pa = arg;
+    shared *s = pa->s;
+    const pf_labeler *l = s->l;
+    if (pa->cpu >= 0)
+        (void)pf_sdr_bind_cpu(pa->cpu);
+    /* Naps are short (20 us); the default 50 us timer slack would triple them. */
+    (void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    uint8_t block[64];
+    memcpy(block, l->replica_id, 32);
+    for (int i = 0; i < 4; i++)
+        block[32 + i] = (uint8_t)(s->layer >> (24 - 8 * i));
+    memset(block + 36, 0, 28);
+    for (;;) {
+        uint64_t start = atomic_fetch_add(&s->claim, s->stride);
+        if (start >= l->nodes)
+            break;
+        uint64_t end = start + s->stride < l->nodes ? start + s->stride : l->nodes;
+        for (uint64_t v = start; v < end; v++) {
+            unsigned spins = 0;
+            while (v >= atomic_load_explicit(&s->done, memory_order_acquire) + s->lookahead) {
+                if (atomic_load_explicit(&s->stop, memory_order_relaxed))
+                    return NULL;
+                nap(&spins);
+            }
+            fill_slot(s, v, block);
+        }
+        /* Publish in node order: wait for the stride before ours. */
+        unsigned spins = 0;
+        while (atomic_load_explicit(&s->staged, memory_order_acquire) != start) {
+            if (atomic_load_explicit(&s->stop, memory_order_relaxed))
+                return NULL;
+            nap(&spins);
+        }
+        atomic_store_explicit(&s->staged, end, memory_order_release);
+    }
+    return NULL;
+}
+
+static void *hasher(void *arg)
+{
+    producer_arg *pa = arg;
+    shared *s = pa->s;
+    const pf_labeler *l = s->l;
+    if (pa->cpu >= 0)
+        (void)pf_sdr_bind_cpu(pa->cpu);
+    void (*node_fn)(const uint32_t *, const uint8_t *const *, int, uint8_t *) =
+        l->use_ni ? pf_label_node_ni : pf_label_node_portable;
+    uint8_t *const cur = l->cur;
+    const int np = s->np;
+
+    pf_label_node0(l->replica_id, s->layer, cur);
+    atomic_store_explicit(&s->done, 1, memory_order_release);
+    uint64_t ready = 1;
+    for (uint64_t v = 1; v < l->nodes; v++) {
+        if (v >= ready) {
+            ready = atomic_load_explicit(&s->staged, memory_order_acquire);
+            if (v >= ready) {
+                s->waits++;
+                /* Spin briefly, then yield: unpinned, a producer may share this CPU. */
+                unsigned spins = 0;
+                do {
+                    if (++spins < 4096)
+                        _mm_pause();
+                    else
+                        sched_yield();
+                    ready = atomic_load_explicit(&s->staged, memory_order_acquire);
+                } while (v >= ready);
+            }
+        }
+        const slot *sl = &s->ring[v % s->lookahead];
+        /* Pull the slot after next into this core's cache while the chain runs. */
+        const slot *ahead = &s->ring[(v + 2) % s->lookahead];
+        for (size_t off = 0; off < sizeof *ahead; off += 64)
+            __builtin_prefetch((const char *)ahead + off);
+        const uint8_t *ptr[PF_DEGREE];
+        const uint32_t missing = sl->missing;
+        for (int k = 0; k < PF_BASE_DEGREE; k++)
+            ptr[k] = missing >> k & 1 ? cur + (size_t)sl->base[k] * 32 : sl->labels[k];
+        for (int k = PF_BASE_DEGREE; k < np; k++)
+            ptr[k] = sl->labels[k];
+        node_fn(sl->st, ptr, np, cur + v * 32);
+        atomic_store_explicit(&s->done, v + 1, memory_order_release);
+        if ((v & (CHECK_EVERY - 1)) == 0) {
+            if (l->cancel && *l->cancel) {
+                s->status = PF_EINTERRUPTED;
+                break;
+            }
+            if (l->map)
+                pf_pcache_map_advance(l->map, v);
+        }
+    }
+    atomic_store_explicit(&s->stop, 1, memory_order_relaxed);
+    return NULL;
+}
+
+pf_status pf_label_layer_multi(const pf_labeler *l, uint32_t layer, pf_error *err)
+{
+    int producers = l->producers > 0 ? l->producers : l->ncpus - 1;
+    if (producers > 3 && l->producers <= 0)
+        producers = 3;
+    if (producers > MAX_PRODUCERS)
+        producers = MAX_PRODUCERS;
+    /* With one CPU there is nothing to run producers on. */
+    if (producers < 1 || (l->cpus && l->ncpus < 2))
+        return pf_label_layer_single(l, layer, err);
+
+    shared *s = aligned_alloc(64, sizeof *s);
+    uint32_t lookahead = l->lookahead ? l->lookahead : DEFAULT_LOOKAHEAD;
+    uint32_t stride = l->stride ? l->stride : DEFAULT_STRIDE;
+    if (stride > lookahead)
+        stride = lookahead;
+    slot *ring = aligned_alloc(64, sizeof(slot) * lookahead);
+    pthread_t tids[MAX_PRODUCERS + 1];
+    producer_arg args[MAX_PRODUCERS + 1];
+    int started = 0;
+    pf_status st = PF_OK;
+    if (!s || !ring) {
+        st = PF_ENOMEM;
+        if (err) {
+            err->status = st;
+            snprintf(err->msg, sizeof err->msg, "multi-core SDR: cannot allocate the ring");
+        }
+        goto done;
+    }
+    memset(s, 0, sizeof *s);
+    atomic_init(&s->done, 0);
+    atomic_init(&s->staged, 1);
+    atomic_init(&s->claim, 1);
+    atomic_init(&s->stop, 0);
+    s->l = l;
+    s->layer = layer;
+    s->np = layer == 1 ? PF_BASE_DEGREE : PF_DEGREE;
+    s->lookahead = lookahead;
+    s->stride = stride;
+    s->ring = ring;
+    s->status = PF_OK;
+    /* Producers first: the hashing thread must never run without them, or it would wait
+     * for slots forever. */
+    for (int i = 1; i <= producers + 1; i++) {
+        int idx = i <= producers ? i : 0;
+        args[idx].s = s;
+        args[idx].cpu = l->cpus && idx < l->ncpus ? l->cpus[idx] : -1;
+        if (pthread_create(&tids[idx], NULL, idx == 0 ? hasher : producer, &args[idx]) != 0) {
+            atomic_store(&s->stop, 1);
+            st = PF_ENOMEM;
+            if (err) {
+                err->status = st;
+                snprintf(err->msg, sizeof err->msg, "multi-core SDR: cannot start thread %d", i);
+            }
+            break;
+        }
+        started++;
+    }
+    /* tids[1..started] are producers; tids[0] the hashing thread once all have started. */
+    for (int i = 1; i <= (started > producers ? producers : started); i++)
+        pthread_join(tids[i], NULL);
+    if (started > producers)
+        pthread_join(tids[0], NULL);
+    if (s->status == PF_EINTERRUPTED) {
+        st = PF_EINTERRUPTED;
+        if (err) {
+            err->status = st;
+            snprintf(err->msg, sizeof err->msg, "labeling cancelled in layer %u", layer);
+        }
+    }
+done:
+    free(ring);
+    free(s);
+    return st;
+}

@@ -1,0 +1,222 @@
+/* label_ni.c — the SDR node label with the x86 SHA extensions.  A node's 19 chained
+ * compressions repeat only 4 (layer 1) or 8 (later layers) distinct blocks, so the first
+ * occurrence of each block computes its message schedule (W + K) and keeps it, and the
+ * repeats run on the stored schedule: the chain then only waits on sha256rnds2.  The
+ * state stays in the ABEF/CDGH register layout for the whole node.
+ * Built with -msha -msse4.1 -mssse3; only called after a CPU check. */
+#include "label.h"
+
+#include <immintrin.h>
+
+#include "sha256.h"
+
+static const uint32_t K[64] __attribute__((aligned(16))) = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE __m128i bswap_words(__m128i x)
+{
+    const __m128i shuf = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    return _mm_shuffle_epi8(x, shuf);
+}
+
+/* Message words of half a label (16 bytes, big-endian words). */
+INLINE __m128i load_msg(const uint8_t *p)
+{
+    return bswap_words(_mm_loadu_si128((const __m128i *)p));
+}
+
+INLINE void rounds4(__m128i *s0, __m128i *s1, __m128i wk)
+{
+    *s1 = _mm_sha256rnds2_epu32(*s1, *s0, wk);
+    *s0 = _mm_sha256rnds2_epu32(*s0, *s1, _mm_shuffle_epi32(wk, 0x0E));
+}
+
+/* One compression from message words m0..m3, storing W+K of all 16 round groups in wk
+ * when wk is non-NULL (the compiler drops the stores for NULL). */
+INLINE void compress_msg(__m128i *s0, __m128i *s1, __m128i m0, __m128i m1, __m128i m2,
+                         __m128i m3, __m128i *wk)
+{
+    const __m128i a0 = *s0, a1 = *s1;
+    __m128i m[4] = { m0, m1, m2, m3 };
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; r++) {
+        __m128i w = _mm_add_epi32(m[r & 3], _mm_load_si128((const __m128i *)&K[4 * r]));
+        if (wk)
+            wk[r] = w;
+        rounds4(s0, s1, w);
+        if (r < 12) {
+            __m128i t = _mm_sha256msg1_epu32(m[r & 3], m[(r + 1) & 3]);
+            t = _mm_add_epi32(t, _mm_alignr_epi8(m[(r + 3) & 3], m[(r + 2) & 3], 4));
+            m[r & 3] = _mm_sha256msg2_epu32(t, m[(r + 3) & 3]);
+        }
+    }
+    *s0 = _mm_add_epi32(*s0, a0);
+    *s1 = _mm_add_epi32(*s1, a1);
+}
+
+/* compress_msg for this node's first block (storing its schedule) interleaved with an
+ * independent compression of the next node's prefix block: the two sha256rnds2 chains
+ * share the SHA unit, so the prefix costs almost nothing. */
+INLINE void compress_msg_dual(__m128i *s0, __m128i *s1, __m128i m0, __m128i m1, __m128i m2,
+                              __m128i m3, __m128i *wk, __m128i *t0, __m128i *t1, __m128i n0,
+                              __m128i n1, __m128i n2, __m128i n3)
+{
+    const __m128i a0 = *s0, a1 = *s1, b0 = *t0, b1 = *t1;
+    __m128i m[4] = { m0, m1, m2, m3 }, n[4] = { n0, n1, n2, n3 };
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; r++) {
+        const __m128i k = _mm_load_si128((const __m128i *)&K[4 * r]);
+        __m128i w = _mm_add_epi32(m[r & 3], k);
+        wk[r] = w;
+        rounds4(s0, s1, w);
+        rounds4(t0, t1, _mm_add_epi32(n[r & 3], k));
+        if (r < 12) {
+            __m128i t = _mm_sha256msg1_epu32(m[r & 3], m[(r + 1) & 3]);
+            t = _mm_add_epi32(t, _mm_alignr_epi8(m[(r + 3) & 3], m[(r + 2) & 3], 4));
+            m[r & 3] = _mm_sha256msg2_epu32(t, m[(r + 3) & 3]);
+            t = _mm_sha256msg1_epu32(n[r & 3], n[(r + 1) & 3]);
+            t = _mm_add_epi32(t, _mm_alignr_epi8(n[(r + 3) & 3], n[(r + 2) & 3], 4));
+            n[r & 3] = _mm_sha256msg2_epu32(t, n[(r + 3) & 3]);
+        }
+    }
+    *s0 = _mm_add_epi32(*s0, a0);
+    *s1 = _mm_add_epi32(*s1, a1);
+    *t0 = _mm_add_epi32(*t0, b0);
+    *t1 = _mm_add_epi32(*t1, b1);
+}
+
+/* One compression from a stored schedule. */
+INLINE void compress_wk(__m128i *s0, __m128i *s1, const __m128i *wk)
+{
+    const __m128i a0 = *s0, a1 = *s1;
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; r++)
+        rounds4(s0, s1, wk[r]);
+    *s0 = _mm_add_epi32(*s0, a0);
+    *s1 = _mm_add_epi32(*s1, a1);
+}
+
+/* The block holding parent labels a and b. */
+INLINE void compress_pair(__m128i *s0, __m128i *s1, const uint8_t *a, const uint8_t *b,
+                          __m128i *wk)
+{
+    compress_msg(s0, s1, load_msg(a), load_msg(a + 16), load_msg(b), load_msg(b + 16), wk);
+}
+
+/* The last block: one parent label, then the padding of the 1248-byte message
+ * (0x80, zeros, 64-bit length 9984 bits = 0x2700). */
+INLINE void compress_final(__m128i *s0, __m128i *s1, const uint8_t *a)
+{
+    compress_msg(s0, s1, load_msg(a), load_msg(a + 16), _mm_set_epi32(0, 0, 0, (int)0x80000000),
+                 _mm_set_epi32(0x2700, 0, 0, 0), NULL);
+}
+
+INLINE void state_in(const uint32_t st[8], __m128i *s0, __m128i *s1)
+{
+    /* A..H -> ABEF / CDGH (the layout sha256rnds2 works in) */
+    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)st), 0xB1);
+    __m128i h = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(st + 4)), 0x1B);
+    *s0 = _mm_alignr_epi8(t, h, 8);
+    *s1 = _mm_blend_epi16(h, t, 0xF0);
+}
+
+INLINE void state_out(__m128i s0, __m128i s1, __m128i *abcd, __m128i *efgh)
+{
+    __m128i t = _mm_shuffle_epi32(s0, 0x1B);
+    s1 = _mm_shuffle_epi32(s1, 0xB1);
+    *abcd = _mm_blend_epi16(t, s1, 0xF0);
+    *efgh = _mm_alignr_epi8(s1, t, 8);
+}
+
+/* next_block non-NULL: also compress it from the IV into next_st (the next node's prefix). */
+INLINE void node_ni(const uint32_t st[8], const uint8_t *const *p, int nparents, uint8_t out[32],
+                    const uint8_t *next_block, uint32_t next_st[8])
+{
+    __m128i s0, s1;
+    state_in(st, &s0, &s1);
+    __m128i wk[7][16];
+    if (next_block) {
+        __m128i t0, t1, abcd, efgh;
+        state_in(pf_sha256_iv, &t0, &t1);
+        compress_msg_dual(&s0, &s1, load_msg(p[0]), load_msg(p[0] + 16), load_msg(p[1]),
+                          load_msg(p[1] + 16), wk[0], &t0, &t1, load_msg(next_block),
+                          load_msg(next_block + 16), load_msg(next_block + 32),
+                          load_msg(next_block + 48));
+        state_out(t0, t1, &abcd, &efgh);
+        _mm_storeu_si128((__m128i *)next_st, abcd);
+        _mm_storeu_si128((__m128i *)(next_st + 4), efgh);
+    } else {
+        compress_pair(&s0, &s1, p[0], p[1], wk[0]);
+    }
+    if (nparents == PF_BASE_DEGREE) {
+        /* 6 x (P0..P5) then P0: three distinct blocks six times, then the final block. */
+        compress_pair(&s0, &s1, p[2], p[3], wk[1]);
+        compress_pair(&s0, &s1, p[4], p[5], wk[2]);
+        for (int rep = 1; rep < 6; rep++) {
+            compress_wk(&s0, &s1, wk[0]);
+            compress_wk(&s0, &s1, wk[1]);
+            compress_wk(&s0, &s1, wk[2]);
+        }
+        compress_final(&s0, &s1, p[0]);
+    } else {
+        /* P0..P13, P0..P13, P0..P8: seven distinct blocks, repeated, then the first four
+         * again and the final block with P8. */
+        for (int j = 1; j < 7; j++)
+            compress_pair(&s0, &s1, p[2 * j], p[2 * j + 1], wk[j]);
+        for (int j = 0; j < 7; j++)
+            compress_wk(&s0, &s1, wk[j]);
+        for (int j = 0; j < 4; j++)
+            compress_wk(&s0, &s1, wk[j]);
+        compress_final(&s0, &s1, p[8]);
+    }
+
+    /* Big-endian bytes of A..H, then trim the top two bits of byte 31. */
+    __m128i abcd, efgh;
+    state_out(s0, s1, &abcd, &efgh);
+    const __m128i trim = _mm_set_epi32(0x3fffffff, -1, -1, -1);
+    _mm_storeu_si128((__m128i *)out, bswap_words(abcd));
+    _mm_storeu_si128((__m128i *)(out + 16), _mm_and_si128(bswap_words(efgh), trim));
+}
+
+void pf_label_node_ni(const uint32_t st[8], const uint8_t *const *p, int nparents,
+                      uint8_t out[32])
+{
+    node_ni(st, p, nparents, out, NULL, NULL);
+}
+
+void pf_label_node_ni_next(const uint32_t st[8], const uint8_t *const *p, int nparents,
+                           uint8_t out[32], const uint8_t next_block[64], uint32_t next_st[8])
+{
+    node_ni(st, p, nparents, out, next_block, next_st);
+}
+
+void pf_label_chain_ni(uint32_t st[8], const uint8_t *blocks, size_t nblocks, int reuse)
+{
+    __m128i s0, s1;
+    state_in(st, &s0, &s1);
+    if (reuse && nblocks) {
+        __m128i wk[16];
+        compress_msg(&s0, &s1, load_msg(blocks), load_msg(blocks + 16), load_msg(blocks + 32),
+                     load_msg(blocks + 48), wk);
+        for (size_t b = 1; b < nblocks; b++)
+            compress_wk(&s0, &s1, wk);
+    } else {
+        for (size_t b = 0; b < nblocks; b++, blocks += 64)
+            compress_msg(&s0, &s1, load_msg(blocks), load_msg(blocks + 16), load_msg(blocks + 32),
+                         load_msg(blocks + 48), NULL);
+    }
+    __m128i abcd, efgh;
+    state_out(s0, s1, &abcd, &efgh);
+    _mm_storeu_si128((__m128i *)st, abcd);
+    _mm_storeu_si128((__m128i *)(st + 4), efgh);
+}
