@@ -7,6 +7,7 @@
  * the constant padding block (0x80, zeros, bit length 512), whose message schedule is
  * precomputed.  The dependent sha256rnds2 chain of one hash leaves the unit idle most of
  * the time, so independent pairs of a tree level are hashed eight at a time. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -527,6 +528,21 @@ static pf_status feed_staged(pf_sha_tree *t, int fd, const char *staged, uint64_
     return PF_OK;
 }
 
+/* Removes temporary tree files a crashed build left in cache_dir (each can be as large as
+ * the finished tree).  One sector's cache directory has one builder at a time. */
+static void remove_stale_temps(const char *cache_dir)
+{
+    DIR *d = opendir(cache_dir);
+    if (!d)
+        return;
+    static const char prefix[] = PF_TREE_D_FILE ".tmp-";
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, prefix, sizeof prefix - 1) == 0)
+            (void)unlinkat(dirfd(d), de->d_name, 0);
+    closedir(d);
+}
+
 static pf_status sync_dir(const char *dir, pf_error *err)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -573,6 +589,7 @@ pf_status pf_tree_d_build_nodes(uint64_t nodes, const char *staged_path, const c
         goto fail;
     }
     (void)posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
+    remove_stale_temps(cache_dir);
 
     snprintf(tmp_path, sizeof tmp_path, "%s.tmp-XXXXXX", final_path);
     out = mkostemp(tmp_path, O_CLOEXEC);

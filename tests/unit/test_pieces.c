@@ -403,6 +403,10 @@ static void test_tree_d_staged_shapes(void **state)
     /* the smallest tree */
     assert_int_equal(pf_tree_d_build_nodes(2, staged, cache, root, &e), PF_EINVAL);   /* too big */
     close(write_file(staged, data, 64));
+    /* a temporary file left by a crashed build is removed by the next build */
+    char stale[600];
+    snprintf(stale, sizeof stale, "%s/%s.tmp-crash1", cache, PF_TREE_D_FILE);
+    close(write_file(stale, data, 100));
     assert_int_equal(pf_tree_d_build_nodes(2, staged, cache, root, &e), PF_OK);
     check_tree_file(cache, staged, 2);
     /* no temporary file is left behind */
