@@ -309,6 +309,76 @@ static void test_topology_display_only(void **state)
     wk_topology_free(&t);
 }
 
+/* A hand-made XML (not from a real machine): a BMC's VGA known only as DRM card0, an
+ * NVIDIA GPU seen as renderD128 and opencl0d0, and a PoCL-like OpenCL CPU device. */
+static const char io_xml_head[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE topology SYSTEM \"hwloc2.dtd\">\n"
+    "<topology version=\"2.0\">\n"
+    "<object type=\"Machine\" os_index=\"0\" cpuset=\"0x3\" complete_cpuset=\"0x3\" "
+    "allowed_cpuset=\"0x3\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\" gp_index=\"1\">\n"
+    "<object type=\"Package\" os_index=\"0\" cpuset=\"0x3\" complete_cpuset=\"0x3\" nodeset=\"0x1\" "
+    "complete_nodeset=\"0x1\" gp_index=\"2\">\n"
+    "<object type=\"NUMANode\" os_index=\"0\" cpuset=\"0x3\" complete_cpuset=\"0x3\" nodeset=\"0x1\" "
+    "complete_nodeset=\"0x1\" gp_index=\"3\" local_memory=\"1073741824\"/>\n"
+    "<object type=\"Core\" os_index=\"0\" cpuset=\"0x1\" complete_cpuset=\"0x1\" nodeset=\"0x1\" "
+    "complete_nodeset=\"0x1\" gp_index=\"4\"><object type=\"PU\" os_index=\"0\" cpuset=\"0x1\" "
+    "complete_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"5\"/></object>\n"
+    "<object type=\"Core\" os_index=\"1\" cpuset=\"0x2\" complete_cpuset=\"0x2\" nodeset=\"0x1\" "
+    "complete_nodeset=\"0x1\" gp_index=\"6\"><object type=\"PU\" os_index=\"1\" cpuset=\"0x2\" "
+    "complete_cpuset=\"0x2\" nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"7\"/></object>\n"
+    "<object type=\"Bridge\" gp_index=\"20\" bridge_type=\"0-1\" depth=\"0\" bridge_pci=\"0000:[00-ff]\">\n"
+    "<object type=\"PCIDev\" gp_index=\"21\" pci_busid=\"0000:03:00.0\" pci_type=\"0300 [1a03:2000] [1a03:2000] 41\">\n"
+    "<object type=\"OSDev\" gp_index=\"22\" name=\"card0\" osdev_type=\"1\"/></object>\n";
+static const char io_xml_gpu[] =
+    "<object type=\"PCIDev\" gp_index=\"23\" pci_busid=\"0000:41:00.0\" pci_type=\"0302 [10de:2330] [10de:16c1] a1\">\n"
+    "<object type=\"OSDev\" gp_index=\"24\" name=\"renderD128\" osdev_type=\"1\"/>\n"
+    "<object type=\"OSDev\" gp_index=\"25\" name=\"opencl0d0\" subtype=\"OpenCL\" osdev_type=\"5\">"
+    "<info name=\"OpenCLDeviceType\" value=\"GPU\"/></object></object>\n";
+static const char io_xml_tail[] =
+    "</object>\n"
+    "<object type=\"OSDev\" gp_index=\"26\" name=\"opencl1d0\" subtype=\"OpenCL\" osdev_type=\"5\">"
+    "<info name=\"OpenCLDeviceType\" value=\"CPU\"/></object>\n"
+    "</object>\n</object>\n</topology>\n";
+
+static void load_io_xml(wk_topology *t, bool with_gpu)
+{
+    char path[] = "/tmp/sp-test-io-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f, "%s%s%s", io_xml_head, with_gpu ? io_xml_gpu : "", io_xml_tail);
+    fclose(f);
+    wk_topo_source src = { .kind = WK_TOPO_XML, .arg = path };
+    sp_err err;
+    sp_code rc = wk_topology_load(t, &src, &err);
+    unlink(path);
+    if (rc != SP_OK)
+        fail_msg("%s", err.msg);
+}
+
+static void test_gpu_rules(void **state)
+{
+    (void)state;
+    wk_topology t;
+    /* a compute GPU exists: the display-only VGA and the CPU device are not GPUs */
+    load_io_xml(&t, true);
+    assert_int_equal(t.gpus.n, 1);
+    assert_string_equal(t.gpus.v[0].busid, "0000:41:00.0");
+    assert_string_equal(t.gpus.v[0].osdevs, "renderD128,opencl0d0");
+    assert_true(t.gpus.v[0].compute);
+    wk_topology_free(&t);
+    /* no compute GPU: the OpenCL CPU device stands in as GPU 0 (the development box) */
+    load_io_xml(&t, false);
+    assert_int_equal(t.gpus.n, 1);
+    assert_true(t.gpus.v[0].cpu_device);
+    assert_false(t.gpus.v[0].has_pci);
+    assert_string_equal(t.gpus.v[0].osdevs, "opencl1d0");
+    assert_int_equal(t.gpus.v[0].opencl_platform, 1);
+    assert_int_equal(t.gpus.v[0].numa, 0);
+    wk_topology_free(&t);
+}
+
 static void test_topology_synthetic(void **state)
 {
     (void)state;
@@ -808,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_topology_power8_gpus),
         cmocka_unit_test(test_topology_dgx2_gpus),
         cmocka_unit_test(test_topology_display_only),
+        cmocka_unit_test(test_gpu_rules),
         cmocka_unit_test(test_topology_synthetic),
         cmocka_unit_test(test_topology_live),
         cmocka_unit_test(test_whole_cores_smt),

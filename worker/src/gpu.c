@@ -171,13 +171,23 @@ static void set_pci(wk_gpu *g, unsigned domain, unsigned bus, unsigned dev, unsi
              dev & 0x1f, func & 0x7);
 }
 
-static sp_code scan_hwloc(hwloc_topology_t hw, wk_gpu_list *list, sp_err *err)
+static sp_code scan_hwloc(hwloc_topology_t hw, wk_gpu_list *list, wk_gpu_list *cpus, sp_err *err)
 {
     for (hwloc_obj_t os = hwloc_get_next_osdev(hw, NULL); os; os = hwloc_get_next_osdev(hw, os)) {
         hwloc_obj_osdev_type_t type = os->attr->osdev.type;
         if (type != HWLOC_OBJ_OSDEV_GPU && type != HWLOC_OBJ_OSDEV_COPROC)
             continue;
         hwloc_obj_t pci = pci_parent(os);
+        const char *cltype = hwloc_obj_get_info_by_name(os, "OpenCLDeviceType");
+        if (!pci && cltype && strcmp(cltype, "CPU") == 0) {
+            /* an OpenCL CPU device in an exported topology: a stand-in, like PoCL live */
+            wk_gpu *c = gpu_append(cpus, err);
+            if (!c || set_locality(hw, c, NULL, err) != SP_OK)
+                return err ? err->code : SP_ENOMEM;
+            c->cpu_device = true;
+            note_osdev(c, os, NULL);
+            continue;
+        }
         wk_gpu *g = NULL;
         if (pci) {
             const struct hwloc_pcidev_attr_s *pa = &pci->attr->pcidev;
@@ -401,15 +411,21 @@ static void finish(wk_gpu_list *list)
 sp_code wk_gpu_scan(hwloc_topology_t hw, bool opencl, wk_gpu_list *out, sp_err *err)
 {
     wk_gpu_list list = { 0 }, cpus = { 0 };
-    sp_code rc = scan_hwloc(hw, &list, err);
+    sp_code rc = scan_hwloc(hw, &list, &cpus, err);
     if (rc == SP_OK && opencl)
         rc = scan_opencl(hw, &list, &cpus, err);
     if (rc != SP_OK)
         goto fail;
-    drop_display_only(&list);
-    if (list.n == 0 && cpus.n > 0) {
-        list = cpus;   /* only CPU OpenCL devices (PoCL): they stand in for GPUs */
-        cpus = (wk_gpu_list){ 0 };
+    bool any_compute = false;
+    for (int i = 0; i < list.n; i++)
+        any_compute |= list.v[i].compute;
+    if (!any_compute && cpus.n > 0) {
+        /* only CPU OpenCL devices (PoCL) compute here: they stand in for GPUs */
+        wk_gpu_list display = list;
+        list = cpus;
+        cpus = display;
+    } else {
+        drop_display_only(&list);
     }
     finish(&list);
     wk_gpu_list_free(&cpus);

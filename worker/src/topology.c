@@ -160,8 +160,11 @@ static sp_code split_synthetic(const char *desc, char *hw_desc, size_t len, int 
             }
             continue;
         }
-        if (used + tl + 2 > len)
+        if (used + tl + 2 > len) {
+            free(*gpus);
+            *gpus = NULL;
             return sp_fail(err, SP_EINVAL, "synthetic topology description is too long");
+        }
         if (used)
             hw_desc[used++] = ' ';
         memcpy(hw_desc + used, tok, tl);

@@ -8,10 +8,11 @@
  * to hwloc's PCI devices for locality.
  *
  * Index order: GPUs with a PCI address in bus order first, then the others in discovery
- * order.  A PCI device that hwloc knows only as a DRM display device ("card0", typically
- * a server's BMC VGA) is a GPU only when no device with a compute driver (CUDA, OpenCL,
- * NVML, ROCm, Level Zero) exists at all.  An OpenCL CPU device (PoCL) is a GPU only when
- * nothing else is: that is the development box's "GPU".
+ * order.  Which devices count, best first: devices a compute driver knows (CUDA, OpenCL
+ * GPU or accelerator, NVML, ROCm, Level Zero); when there is none, OpenCL CPU devices
+ * (PoCL: the development box's "GPU"); when there is none of those either, PCI devices
+ * that hwloc knows only as DRM display devices ("card0"; often a server's BMC VGA, so
+ * they are flagged as not computing).
  */
 #ifndef WK_GPU_H
 #define WK_GPU_H

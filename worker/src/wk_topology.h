@@ -94,7 +94,7 @@ sp_code wk_topo_source_from_args(wk_topo_source *src, const char *xml, const cha
 
 /* Lookups; NULL when absent. */
 const wk_numa *wk_topology_numa(const wk_topology *t, int os_index);
-/* The core owning CPU os_cpu (allowed or not), or NULL. */
+/* The core owning CPU os_cpu, or NULL when that CPU is not allowed or does not exist. */
 const wk_core *wk_topology_core_of_cpu(const wk_topology *t, int os_cpu);
 
 /* Parses a CPU list "0-7,32-39" (OS indexes, ascending ranges, no spaces needed) into
