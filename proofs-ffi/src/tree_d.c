@@ -601,6 +601,7 @@ pf_status pf_tree_d_build_nodes(uint64_t nodes, const char *staged_path, const c
                           strerror(e));
         goto fail;
     }
+    (void)fchmod(out, 0644);   /* mkostemp makes 0600; rust's tree files are 0644 */
     uint64_t size = pf_tree_d_file_size(nodes);
     /* Reserve the space up front so a full disk fails now rather than hours in; zero
      * ranges then need no writing.  Filesystems without fallocate just get the size. */
