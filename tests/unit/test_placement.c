@@ -717,40 +717,45 @@ static void test_hardware_classes(void **state)
 
 /* ---- binding ------------------------------------------------------------------------ */
 
-/* In a child: binds itself to CPU 0 and NUMA node 0, then compares with what the kernel
- * says in /proc/self/status.  Exit status: 0 fine, else which step failed. */
-static int child_bind_cpu0(void)
+/* In a child: binds itself to one CPU (CPU 0, or the first this process may use) and
+ * NUMA node, then compares with what the kernel says through sched_getaffinity and
+ * /proc/self/status.  Exit status: 0 fine, else which step failed. */
+static int child_bind_one_cpu(void)
 {
     wk_topology t;
     wk_topo_source src = { .kind = WK_TOPO_LIVE, .no_gpus = true };
     sp_err err;
     if (wk_topology_load(&t, &src, &err) != SP_OK)
         return 10;
-    hwloc_bitmap_t cpu0 = hwloc_bitmap_alloc();
-    hwloc_bitmap_only(cpu0, 0);
+    int cpu = hwloc_bitmap_first(t.allowed);
+    const wk_core *core = wk_topology_core_of_cpu(&t, cpu);
+    hwloc_bitmap_t one = hwloc_bitmap_alloc();
+    hwloc_bitmap_only(one, (unsigned)cpu);
     wk_bind_report rep;
+    char want[32], line[512];
+    snprintf(want, sizeof want, "%d", cpu);
     int rc = 0;
-    if (wk_bind_self(&t, cpu0, t.numas[0].os_index, false, &rep, &err) != SP_OK) {
+    if (!core) {
+        rc = 15;
+    } else if (wk_bind_self(&t, one, core->numa, false, &rep, &err) != SP_OK) {
         fprintf(stderr, "bind: %s\n", err.msg);
         rc = 11;
-    } else if (strcmp(rep.cpus, "0") != 0) {
+    } else if (strcmp(rep.cpus, want) != 0) {
         rc = 12;
     } else {
         cpu_set_t mask;
-        if (sched_getaffinity(0, sizeof mask, &mask) != 0 || CPU_COUNT(&mask) != 1 || !CPU_ISSET(0, &mask))
+        if (sched_getaffinity(0, sizeof mask, &mask) != 0 || CPU_COUNT(&mask) != 1 || !CPU_ISSET(cpu, &mask))
             rc = 13;
-        char *status = NULL;
+        char *status = NULL, expect[64];
         size_t len;
-        if (rc == 0 && sp_read_file("/proc/self/status", 1 << 20, &status, &len, NULL) == SP_OK) {
-            const char *l = strstr(status, "Cpus_allowed_list:");
-            if (!l || strncmp(l + strlen("Cpus_allowed_list:"), "\t0\n", 3) != 0)
-                rc = 14;
-        }
+        snprintf(expect, sizeof expect, "Cpus_allowed_list:\t%d\n", cpu);
+        if (rc == 0 && (sp_read_file("/proc/self/status", 1 << 20, &status, &len, NULL) != SP_OK ||
+                        !strstr(status, expect)))
+            rc = 14;
         free(status);
-        char line[512];
         fprintf(stderr, "child: %s\n", wk_bind_describe(&rep, line, sizeof line));
     }
-    hwloc_bitmap_free(cpu0);
+    hwloc_bitmap_free(one);
     wk_topology_free(&t);
     return rc;
 }
@@ -762,7 +767,7 @@ static void test_bind_child_to_cpu0(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
-        _exit(child_bind_cpu0());
+        _exit(child_bind_one_cpu());
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
