@@ -432,6 +432,34 @@ static void test_shipped_configs(void **state)
     }
 }
 
+/* Every key of the schema is documented in config/worker.cfg ("name = ...", commented
+ * out or not). */
+static void check_documented(const char *path, const sp_cfg_field *f, void *arg)
+{
+    const char *text = arg;
+    if (!f->name)
+        return;
+    char want[96];
+    snprintf(want, sizeof want, "%s =", f->name);
+    /* stage names under limitation are listed once ("Stages: add_pieces, tree_d, ...") */
+    bool listed = strstr(path, "limitation.") && strstr(text, f->name);
+    if (!strstr(text, want) && !listed)
+        fail_msg("config/worker.cfg does not document %s", path);
+}
+
+static void test_worker_cfg_documents_every_key(void **state)
+{
+    (void)state;
+    const char *root = getenv("SP_ROOT");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config/worker.cfg", root && root[0] ? root : ".");
+    char *text = NULL;
+    size_t len;
+    assert_int_equal(sp_read_file(path, 1 << 20, &text, &len, NULL), SP_OK);
+    sp_config_schema_walk(wk_config_schema(), check_documented, text);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_inherit_and_classes),
         cmocka_unit_test(test_shipped_configs),
+        cmocka_unit_test(test_worker_cfg_documents_every_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
