@@ -760,14 +760,16 @@ static void read_processors(reader *r, const config_setting_t *root)
         for (int j = 0; j < config_setting_length(g); j++)
             read_proc(r, (wk_stage)stage, j, config_setting_get_elem(g, (unsigned)j));
     }
+    /* a limit above the number of threads is harmless but shows a misunderstanding */
     for (int s = 0; s < WK_STAGE_COUNT; s++) {
-        if (c->limit_concurrent[s] > c->nthreads && c->nthreads > 0)
-            wk_diags_warn_at(r->d, sp_config_lookup(procs, "limitation.concurrent") ?
-                             sp_config_lookup(sp_config_lookup(procs, "limitation.concurrent"),
-                                              stage_names[s]) : NULL, NULL,
-                             "%d concurrent %s tasks allowed but only %d sealing threads exist, "
-                             "so at most %d run at once", c->limit_concurrent[s], stage_names[s],
-                             c->nthreads, c->nthreads);
+        if (c->limit_concurrent[s] <= c->nthreads || c->nthreads == 0)
+            continue;
+        char key[64];
+        snprintf(key, sizeof key, "limitation.concurrent.%s", stage_names[s]);
+        wk_diags_warn_at(r->d, sp_config_lookup(procs, key), NULL,
+                         "%d concurrent %s tasks allowed but only %d sealing threads exist, so at "
+                         "most %d run at once", c->limit_concurrent[s], stage_names[s], c->nthreads,
+                         c->nthreads);
     }
 }
 
