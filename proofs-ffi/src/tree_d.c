@@ -560,10 +560,9 @@ pf_status pf_tree_d_build_nodes(uint64_t nodes, const char *staged_path, const c
                                 uint8_t comm_d[32], pf_error *err)
 {
     pf_status st = PF_OK;
-    pf_sha_tree tree = { .fd = -1 };
-    int in = -1, out = -1, have_tree = 0;
+    pf_sha_tree tree = { .fd = -1 };   /* freeing a never-initialized tree is a no-op */
+    int in = -1, out = -1, have_tmp = 0;
     char final_path[4096], tmp_path[4096 + 16];
-    tmp_path[0] = 0;
 
     if (nodes < 2 || !pf_is_pow2(nodes) || nodes > (1ULL << 40))
         return pf_data_fail(err, PF_EINVAL, "tree_d: %llu nodes is not a power of two >= 2",
@@ -573,7 +572,6 @@ pf_status pf_tree_d_build_nodes(uint64_t nodes, const char *staged_path, const c
     if (pf_tree_d_path_name(cache_dir, final_path, sizeof final_path) ||
         snprintf(tmp_path, sizeof tmp_path, "%s.tmp-XXXXXX", final_path) >= (int)sizeof tmp_path)
         return pf_data_fail(err, PF_EINVAL, "tree_d: cache directory path too long: %s", cache_dir);
-    tmp_path[0] = 0;
 
     struct stat sb;
     in = open(staged_path, O_RDONLY | O_CLOEXEC);
@@ -591,16 +589,15 @@ pf_status pf_tree_d_build_nodes(uint64_t nodes, const char *staged_path, const c
     (void)posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
     remove_stale_temps(cache_dir);
 
-    snprintf(tmp_path, sizeof tmp_path, "%s.tmp-XXXXXX", final_path);
     out = mkostemp(tmp_path, O_CLOEXEC);
     if (out < 0) {
         int e = errno;
-        tmp_path[0] = 0;
         st = pf_data_fail(err, e == ENOSPC ? PF_ENOSPC : PF_EIO,
                           "tree_d: cannot create a file in cache directory %s: %s", cache_dir,
                           strerror(e));
         goto fail;
     }
+    have_tmp = 1;
     (void)fchmod(out, 0644);   /* mkostemp makes 0600; rust's tree files are 0644 */
     uint64_t size = pf_tree_d_file_size(nodes);
     /* Reserve the space up front so a full disk fails now rather than hours in; zero
@@ -621,7 +618,6 @@ pf_status pf_tree_d_build_nodes(uint64_t nodes, const char *staged_path, const c
     }
     if ((st = pf_sha_tree_init(&tree, nodes, out, tmp_path, err)))
         goto fail;
-    have_tree = 1;
     if ((st = feed_staged(&tree, in, staged_path, nodes * 32, err)) ||
         (st = pf_sha_tree_finish(&tree, nodes, comm_d, err)))
         goto fail;
@@ -641,16 +637,15 @@ pf_status pf_tree_d_build_nodes(uint64_t nodes, const char *staged_path, const c
                           strerror(errno));
         goto fail;
     }
-    tmp_path[0] = 0;
+    have_tmp = 0;
     if ((st = sync_dir(cache_dir, err)))
         goto fail;
     pf_data_ok(err);
 fail:
-    if (have_tree)
-        pf_sha_tree_free(&tree);
+    pf_sha_tree_free(&tree);
     if (out >= 0)
         close(out);
-    if (tmp_path[0])
+    if (have_tmp)
         unlink(tmp_path);
     if (in >= 0)
         close(in);
