@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,6 +130,10 @@ sp_code sp_http_respond_data(sp_http_response *r, unsigned status, const char *c
     r->kind = BODY_BUF;
     r->buf = data;
     r->len = data ? len : 0;
+    if (!data && !content_type) { /* no body at all (204): no Content-Type either */
+        r->content_type[0] = 0;
+        return SP_OK;
+    }
     return set_content_type(r, content_type);
 }
 
@@ -429,9 +434,8 @@ static enum MHD_Result queue(sp_http_server *s, struct MHD_Connection *conn, req
         response_free(r);
         return MHD_NO;
     }
-    if (r->kind != BODY_NONE || r->content_type[0])
-        MHD_add_response_header(mr, "Content-Type",
-                                r->content_type[0] ? r->content_type : "application/octet-stream");
+    if (r->content_type[0])
+        MHD_add_response_header(mr, "Content-Type", r->content_type);
     for (size_t i = 0; i < r->n_headers; i++)
         MHD_add_response_header(mr, r->names[i], r->values[i]);
     if (atomic_load(&s->stopping))
@@ -492,9 +496,12 @@ static enum MHD_Result on_headers(sp_http_server *s, struct MHD_Connection *conn
             }
         }
     }
-    if (rc->req.content_length <= s->opts.drain_limit)
+    const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+    bool body_waits = expect && strcasecmp(expect, "100-continue") == 0;
+    if (rc->req.content_length <= s->opts.drain_limit && !body_waits)
         return MHD_YES;
-    /* Too much to drain: answer now; MHD closes the connection rather than read on. */
+    /* Too much to drain, or the client waits for "100 Continue" before sending the body:
+     * answer now; MHD then closes the connection rather than read a body. */
     if (rc->have_pending)
         return queue(s, conn, rc, &rc->pending);
     if (rc->oversize) {
@@ -760,6 +767,26 @@ static sp_code open_listener(sp_http_server *s, sp_err *err)
     return SP_OK;
 }
 
+/* Every connection is a descriptor: lift the soft open-file limit toward the hard one so
+ * max_connections can actually be reached (systemd units set LimitNOFILE for the rest). */
+static void ensure_fd_limit(sp_http_server *s)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)s->opts.max_connections + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= want) {
+        SP_INFO("%s: raised the open-file limit from %llu to %llu for %u connections", s->name,
+                (unsigned long long)old, (unsigned long long)rl.rlim_cur, s->opts.max_connections);
+        return;
+    }
+    SP_WARN("%s: the open-file limit (%llu) is below max_connections %u; connections beyond it "
+            "will be refused (raise LimitNOFILE)", s->name, (unsigned long long)rl.rlim_cur,
+            s->opts.max_connections);
+}
+
 sp_code sp_http_server_start(sp_http_server *s, sp_err *err)
 {
     if (s->daemon)
@@ -767,16 +794,21 @@ sp_code sp_http_server_start(sp_http_server *s, sp_err *err)
     sp_code rc = open_listener(s, err);
     if (rc)
         return rc;
+    ensure_fd_limit(s);
     /* sendfile(2) can raise SIGPIPE; MHD only uses it when told the process ignores it. */
     struct sigaction sa;
     bool sigpipe_ignored = sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
     atomic_store(&s->stopping, false);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* A pool only for 2+ threads: MHD warns about a pool size of 0 or 1. */
+    struct MHD_OptionItem pool[2] = { { MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL } };
+    if (s->opts.threads > 1)
+        pool[0] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)s->opts.threads, NULL };
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_handler, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, /* first, so every message comes here */
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opts.threads,
+        MHD_OPTION_ARRAY, pool,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->opts.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, s,

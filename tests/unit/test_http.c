@@ -568,6 +568,12 @@ static void test_bodies_and_limits(void **state)
     assert_string_equal(r.body, "tag 42 body 5000\n");
     assert_int_equal(r.connects, 0);
     free(r.body);
+    /* a client waiting for "100 Continue" is refused before it sends the body */
+    r = request(h, "POST", url, (const char *const[]){ "Expect: 100-continue", NULL }, body, 5000);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(r.body, "no key\n");
+    assert_null(strstr(r.headers, "100 Continue"));
+    free(r.body);
 
     curl_easy_cleanup(h);
     free(body);
@@ -690,6 +696,39 @@ static void test_idle_connections(void **state)
         if (fds[i] >= 0)
             close(fds[i]);
     free(fds);
+}
+
+/* Beyond max_connections new connections are closed at once; the server recovers when
+ * the others go away. */
+static void test_connection_limit(void **state)
+{
+    (void)state;
+    sp_err err;
+    sp_http_server *s;
+    sp_http_server_opts o = { .listen = "127.0.0.1:0", .threads = 1, .max_connections = 8 };
+    assert_int_equal(sp_http_server_new(&o, &s, &err), SP_OK);
+    add(s, "GET", "/hello", 0, 0, h_hello, NULL, NULL);
+    assert_int_equal(sp_http_server_start(s, &err), SP_OK);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/hello", sp_http_server_port(s));
+    int fds[8];
+    for (int i = 0; i < 8; i++) {
+        fds[i] = connect_raw(sp_http_server_port(s));
+        assert_true(fds[i] >= 0);
+    }
+    struct timespec ts = { 0, 100000000 };
+    nanosleep(&ts, NULL); /* let the server accept them all */
+    reply r = request(NULL, "GET", url, NULL, NULL, 0);
+    assert_int_not_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 0);
+    free(r.body);
+    for (int i = 0; i < 8; i++)
+        close(fds[i]);
+    nanosleep(&ts, NULL);
+    r = request(NULL, "GET", url, NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    sp_http_server_free(s);
 }
 
 static void test_idle_timeout(void **state)
@@ -891,6 +930,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_route, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_connections, setup, teardown),
+        cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_clean_shutdown),
         cmocka_unit_test(test_bad_listen),
