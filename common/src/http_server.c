@@ -74,6 +74,7 @@ typedef struct req_ctx {
     sp_http_response pending;
     bool have_pending;
     bool oversize;
+    bool answered; /* a response is queued: later calls have nothing to do */
     size_t limit;
     char *body;
     size_t len, cap;
@@ -320,11 +321,10 @@ static const sp_http_route *route_find(const sp_http_server *s, const char *path
                 continue;
             size_t len = strlen(r->path);
             if (!method_matches(r, method)) {
-                if (!*path_known || len >= best_len) {
-                    size_t used = strlen(allow);
+                size_t used = strlen(allow);
+                if (!strstr(allow, r->method))
                     snprintf(allow + used, allow_size - used, "%s%s", used ? ", " : "",
                              r->method);
-                }
                 *path_known = true;
                 continue;
             }
@@ -442,6 +442,7 @@ static enum MHD_Result queue(sp_http_server *s, struct MHD_Connection *conn, req
         MHD_add_response_header(mr, "Connection", "close");
     unsigned status = r->status;
     enum MHD_Result ok = MHD_queue_response(conn, status, mr);
+    rc->answered = true;
     MHD_destroy_response(mr);
     response_free(r);
     response_init(r);
@@ -600,11 +601,12 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
             parse_content_length(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length"));
         return on_headers(s, conn, rc);
     }
-    if (*upload_data_size) {
-        size_t n = *upload_data_size;
-        *upload_data_size = 0;
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    if (rc->answered)
+        return MHD_YES;
+    if (n)
         return on_body(s, rc, upload_data, n);
-    }
     return on_complete_request(s, conn, rc);
 }
 

@@ -185,8 +185,9 @@ static void scope_text(const sp_rpc_server *rpc, uint32_t bits, char *buf, size_
     for (unsigned i = 0; i < 32 && used < n; i++) {
         if (!(bits & (1u << i)))
             continue;
-        int w = i < n_names ? snprintf(buf + used, n - used, "%s%s", used ? "|" : "", rpc->opts.scope_names[i])
-                            : snprintf(buf + used, n - used, "%s0x%x", used ? "|" : "", 1u << i);
+        const char *sep = used ? "|" : "";
+        int w = i < n_names ? snprintf(buf + used, n - used, "%s%s", sep, rpc->opts.scope_names[i])
+                            : snprintf(buf + used, n - used, "%s0x%x", sep, 1u << i);
         if (w < 0)
             break;
         used += (size_t)w;
