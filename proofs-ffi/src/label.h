@@ -37,9 +37,6 @@ typedef struct pf_labeler {
     uint32_t stride;           /* nodes a producer claims at a time; 0 = default */
 } pf_labeler;
 
-/* Compressions on the dependent chain per node after the prefix (perf.md §1.1). */
-#define PF_LABEL_CHAIN_BLOCKS 19
-
 /* SHA-256 state after the prefix block of (replica_id, layer, node). */
 void pf_label_prefix_state(const uint8_t replica_id[32], uint32_t layer, uint64_t node,
                            uint32_t st[8]);
@@ -73,9 +70,9 @@ pf_status pf_sdr_core_group(const char *list, int want, int *cpus, int *n, pf_er
 /* Binds the calling thread to one CPU; returns 0 or -1 (not fatal: the caller goes on). */
 int pf_sdr_bind_cpu(int cpu);
 
-/* Layer buffers (sdr_mem.c): anonymous, zero-filled, optionally hugepage-backed (explicit
- * MAP_HUGETLB first, else transparent hugepages via madvise).  *huge is set to 2 for
- * HugeTLB, 1 for THP advice, 0 for neither. */
+/* Layer buffers (sdr_mem.c): anonymous, zero-filled, faulted in; hugepages > 0 tries
+ * explicit MAP_HUGETLB first, >= 0 advises transparent hugepages, < 0 uses neither.
+ * *huge is set to 2 for HugeTLB, 1 for THP advice, 0 for neither. */
 void *pf_sdr_alloc(size_t bytes, int hugepages, int *huge);
 void pf_sdr_free(void *p, size_t bytes);
 

@@ -129,7 +129,9 @@ typedef struct pf_sdr_options {
     const char *cores;         /* CPU list such as "0-3" or "2,4,6"; first = hashing thread;
                                   NULL = cores sharing one L3 with this thread's CPUs */
     int producers;             /* producer threads; 0 = min(3, cores in the group - 1) */
-    int hugepages;             /* 1 = try MAP_HUGETLB for layer buffers, else THP madvise */
+    int hugepages;             /* layer buffers: 1 = explicit HugeTLB pages when the system has
+                                  them reserved, else as 0; 0 = transparent hugepages
+                                  (madvise); -1 = 4 KiB pages only */
     int threads;               /* parent-cache generation threads; 0 = all allowed CPUs */
     void (*progress)(void *ctx, const pf_progress_event *ev);  /* after each layer; may be NULL */
     void *progress_ctx;
@@ -142,6 +144,23 @@ typedef struct pf_sdr_options {
 pf_status pf_sdr_last_labels(const pf_graph *g, const uint8_t replica_id[32], int layers,
                              const pf_sdr_options *opts, uint8_t (*last_labels)[32],
                              pf_error *err);
+
+/* Compressions per node on the labeling chain after the prefix block (perf.md §1.1). */
+#define PF_SDR_CHAIN_BLOCKS 19
+
+/* This machine's single-core, single-chain SHA-256 compression rate (compressions/s): the
+ * limit a sequential labeling can reach.  Each field is the best of several runs of one
+ * dependent chain of 64-byte blocks; `best` is the maximum of the three and of its value on
+ * entry (zero it first; call again after a run to keep the better measurement). */
+typedef struct pf_sha256_limit {
+    double library;            /* pf_sha256_compress (the dispatched implementation) */
+    double unrolled;           /* SHA-NI, fully unrolled message schedule; 0 without SHA-NI */
+    double rounds_only;        /* SHA-NI, one block's schedule reused: sha256rnds2 latency */
+    double best;
+    int sha_ni;                /* 1 when labeling uses SHA-NI */
+} pf_sha256_limit;
+
+void pf_sdr_sha256_limit(pf_sha256_limit *l, double seconds);
 
 /* ---- PC1 ------------------------------------------------------------------------------------ */
 
