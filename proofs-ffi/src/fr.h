@@ -35,57 +35,77 @@ extern const pf_fr pf_fr_r2;       /* R^2 mod p: to_mont(x) = mul(x, R^2) */
 
 typedef unsigned __int128 pf_u128;
 
+/* Word add/subtract with carry; the x86-64 intrinsics compile to plain adc/sbb chains
+ * (baseline x86-64, no extension needed), the fallback to the same on other targets. */
+#if defined(__x86_64__)
+#include <x86intrin.h>
+static inline uint64_t pf_adc(uint64_t a, uint64_t b, unsigned char *c)
+{
+    unsigned long long r;
+    *c = _addcarry_u64(*c, a, b, &r);
+    return r;
+}
+static inline uint64_t pf_sbb(uint64_t a, uint64_t b, unsigned char *c)
+{
+    unsigned long long r;
+    *c = _subborrow_u64(*c, a, b, &r);
+    return r;
+}
+#else
+static inline uint64_t pf_adc(uint64_t a, uint64_t b, unsigned char *c)
+{
+    pf_u128 t = (pf_u128)a + b + *c;
+    *c = (unsigned char)(t >> 64);
+    return (uint64_t)t;
+}
+static inline uint64_t pf_sbb(uint64_t a, uint64_t b, unsigned char *c)
+{
+    pf_u128 t = (pf_u128)a - b - *c;
+    *c = (unsigned char)((t >> 64) & 1);
+    return (uint64_t)t;
+}
+#endif
+
+/* r = v - p when v >= p, else v (v < 2^256). */
+static inline void pf_fr_reduce_once(pf_fr *r, const uint64_t v[4])
+{
+    unsigned char b = 0;
+    uint64_t d0 = pf_sbb(v[0], PF_FR_P0, &b);
+    uint64_t d1 = pf_sbb(v[1], PF_FR_P1, &b);
+    uint64_t d2 = pf_sbb(v[2], PF_FR_P2, &b);
+    uint64_t d3 = pf_sbb(v[3], PF_FR_P3, &b);
+    /* b = 1: v < p, keep v */
+    r->l[0] = b ? v[0] : d0;
+    r->l[1] = b ? v[1] : d1;
+    r->l[2] = b ? v[2] : d2;
+    r->l[3] = b ? v[3] : d3;
+}
+
 /* r = a + b mod p (a, b < p). */
 static inline void pf_fr_add(pf_fr *r, const pf_fr *a, const pf_fr *b)
 {
-    pf_u128 c = (pf_u128)a->l[0] + b->l[0];
-    uint64_t s0 = (uint64_t)c;
-    c = (pf_u128)a->l[1] + b->l[1] + (uint64_t)(c >> 64);
-    uint64_t s1 = (uint64_t)c;
-    c = (pf_u128)a->l[2] + b->l[2] + (uint64_t)(c >> 64);
-    uint64_t s2 = (uint64_t)c;
-    uint64_t s3 = a->l[3] + b->l[3] + (uint64_t)(c >> 64);   /* < 2^256: p < 2^255 */
-    /* d = s - p; keep d when there is no borrow */
-    pf_u128 d = (pf_u128)s0 - PF_FR_P0;
-    uint64_t d0 = (uint64_t)d, bw = (uint64_t)(d >> 64) & 1;
-    d = (pf_u128)s1 - PF_FR_P1 - bw;
-    uint64_t d1 = (uint64_t)d;
-    bw = (uint64_t)(d >> 64) & 1;
-    d = (pf_u128)s2 - PF_FR_P2 - bw;
-    uint64_t d2 = (uint64_t)d;
-    bw = (uint64_t)(d >> 64) & 1;
-    d = (pf_u128)s3 - PF_FR_P3 - bw;
-    uint64_t d3 = (uint64_t)d;
-    bw = (uint64_t)(d >> 64) & 1;
-    uint64_t keep = bw - 1;   /* all ones when s >= p */
-    r->l[0] = (d0 & keep) | (s0 & ~keep);
-    r->l[1] = (d1 & keep) | (s1 & ~keep);
-    r->l[2] = (d2 & keep) | (s2 & ~keep);
-    r->l[3] = (d3 & keep) | (s3 & ~keep);
+    unsigned char c = 0;
+    uint64_t s[4];
+    s[0] = pf_adc(a->l[0], b->l[0], &c);
+    s[1] = pf_adc(a->l[1], b->l[1], &c);
+    s[2] = pf_adc(a->l[2], b->l[2], &c);
+    s[3] = pf_adc(a->l[3], b->l[3], &c);   /* no carry out: p < 2^255 */
+    pf_fr_reduce_once(r, s);
 }
 
 /* r = a - b mod p (a, b < p). */
 static inline void pf_fr_sub(pf_fr *r, const pf_fr *a, const pf_fr *b)
 {
-    pf_u128 d = (pf_u128)a->l[0] - b->l[0];
-    uint64_t d0 = (uint64_t)d, bw = (uint64_t)(d >> 64) & 1;
-    d = (pf_u128)a->l[1] - b->l[1] - bw;
-    uint64_t d1 = (uint64_t)d;
-    bw = (uint64_t)(d >> 64) & 1;
-    d = (pf_u128)a->l[2] - b->l[2] - bw;
-    uint64_t d2 = (uint64_t)d;
-    bw = (uint64_t)(d >> 64) & 1;
-    d = (pf_u128)a->l[3] - b->l[3] - bw;
-    uint64_t d3 = (uint64_t)d;
-    bw = (uint64_t)(d >> 64) & 1;
-    uint64_t mask = 0 - bw;   /* add p back when the difference went negative */
-    pf_u128 c = (pf_u128)d0 + (PF_FR_P0 & mask);
-    r->l[0] = (uint64_t)c;
-    c = (pf_u128)d1 + (PF_FR_P1 & mask) + (uint64_t)(c >> 64);
-    r->l[1] = (uint64_t)c;
-    c = (pf_u128)d2 + (PF_FR_P2 & mask) + (uint64_t)(c >> 64);
-    r->l[2] = (uint64_t)c;
-    r->l[3] = d3 + (PF_FR_P3 & mask) + (uint64_t)(c >> 64);
+    unsigned char bw = 0, c = 0;
+    uint64_t d0 = pf_sbb(a->l[0], b->l[0], &bw);
+    uint64_t d1 = pf_sbb(a->l[1], b->l[1], &bw);
+    uint64_t d2 = pf_sbb(a->l[2], b->l[2], &bw);
+    uint64_t d3 = pf_sbb(a->l[3], b->l[3], &bw);
+    uint64_t mask = 0 - (uint64_t)bw;   /* add p back when the difference went negative */
+    r->l[0] = pf_adc(d0, PF_FR_P0 & mask, &c);
+    r->l[1] = pf_adc(d1, PF_FR_P1 & mask, &c);
+    r->l[2] = pf_adc(d2, PF_FR_P2 & mask, &c);
+    r->l[3] = pf_adc(d3, PF_FR_P3 & mask, &c);
 }
 
 static inline void pf_fr_neg(pf_fr *r, const pf_fr *a)
@@ -93,47 +113,37 @@ static inline void pf_fr_neg(pf_fr *r, const pf_fr *a)
     pf_fr_sub(r, &pf_fr_zero, a);
 }
 
+/* a*b + c + *carry, low word returned, high word left in *carry (never overflows). */
+static inline uint64_t pf_fr_mac(uint64_t a, uint64_t b, uint64_t c, uint64_t *carry)
+{
+    pf_u128 t = (pf_u128)a * b + c + *carry;
+    *carry = (uint64_t)(t >> 64);
+    return (uint64_t)t;
+}
+
 /* Montgomery product r = a*b/R mod p, portable.  The coarsely integrated operand scanning
  * form with the carry of the last word folded in: valid because p's top limb leaves the
  * most significant bit free, so the running value stays below 2p < 2^256. */
 static inline void pf_fr_mul_inline(pf_fr *r, const pf_fr *a, const pf_fr *b)
 {
+    const uint64_t a0 = a->l[0], a1 = a->l[1], a2 = a->l[2], a3 = a->l[3];
     uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+#pragma GCC unroll 4
     for (int i = 0; i < 4; i++) {
-        uint64_t bi = b->l[i];
-        pf_u128 x = (pf_u128)a->l[0] * bi + t0;
-        uint64_t hi_a = (uint64_t)(x >> 64);
-        t0 = (uint64_t)x;
+        uint64_t bi = b->l[i], ca = 0, cm = 0;
+        t0 = pf_fr_mac(a0, bi, t0, &ca);
         uint64_t m = t0 * PF_FR_INV;
-        pf_u128 y = (pf_u128)m * PF_FR_P0 + t0;
-        uint64_t hi_m = (uint64_t)(y >> 64);
-
-        x = (pf_u128)a->l[1] * bi + t1 + hi_a;
-        hi_a = (uint64_t)(x >> 64);
-        t1 = (uint64_t)x;
-        y = (pf_u128)m * PF_FR_P1 + t1 + hi_m;
-        hi_m = (uint64_t)(y >> 64);
-        t0 = (uint64_t)y;
-
-        x = (pf_u128)a->l[2] * bi + t2 + hi_a;
-        hi_a = (uint64_t)(x >> 64);
-        t2 = (uint64_t)x;
-        y = (pf_u128)m * PF_FR_P2 + t2 + hi_m;
-        hi_m = (uint64_t)(y >> 64);
-        t1 = (uint64_t)y;
-
-        x = (pf_u128)a->l[3] * bi + t3 + hi_a;
-        hi_a = (uint64_t)(x >> 64);
-        t3 = (uint64_t)x;
-        y = (pf_u128)m * PF_FR_P3 + t3 + hi_m;
-        hi_m = (uint64_t)(y >> 64);
-        t2 = (uint64_t)y;
-
-        t3 = hi_a + hi_m;
+        (void)pf_fr_mac(m, PF_FR_P0, t0, &cm);   /* low word is zero by the choice of m */
+        t1 = pf_fr_mac(a1, bi, t1, &ca);
+        t0 = pf_fr_mac(m, PF_FR_P1, t1, &cm);
+        t2 = pf_fr_mac(a2, bi, t2, &ca);
+        t1 = pf_fr_mac(m, PF_FR_P2, t2, &cm);
+        t3 = pf_fr_mac(a3, bi, t3, &ca);
+        t2 = pf_fr_mac(m, PF_FR_P3, t3, &cm);
+        t3 = ca + cm;
     }
-    pf_fr t = { { t0, t1, t2, t3 } };
-    /* t < 2p: one conditional subtraction (pf_fr_add with zero does exactly that) */
-    pf_fr_add(r, &t, &pf_fr_zero);
+    const uint64_t t[4] = { t0, t1, t2, t3 };
+    pf_fr_reduce_once(r, t);   /* t < 2p */
 }
 
 /* Run-time selected Montgomery product and square (same results on every path). */

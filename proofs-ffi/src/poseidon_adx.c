@@ -7,4 +7,5 @@
 #define PERM_MUL(r, a, b) pf_fr_mul_inline((r), (a), (b))
 #endif
 #define PERM_NAME(name) name##_adx
+#define PERM_LAZY 0
 #include "poseidon_perm.h"
