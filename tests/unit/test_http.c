@@ -393,8 +393,8 @@ static size_t collect_header(char *p, size_t s, size_t n, void *ud)
 }
 
 /* One request; h may be a reused handle (NULL: a fresh one). extra: NULL-terminated. */
-static reply request(CURL *h, const char *method, const char *url, const char *const *extra,
-                     const void *body, long body_len)
+static reply request_within(long timeout_ms, CURL *h, const char *method, const char *url,
+                            const char *const *extra, const void *body, long body_len)
 {
     reply r = { 0 };
     bool own = !h;
@@ -411,7 +411,7 @@ static reply request(CURL *h, const char *method, const char *url, const char *c
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect_header);
@@ -429,6 +429,12 @@ static reply request(CURL *h, const char *method, const char *url, const char *c
     if (!r.body)
         r.body = calloc(1, 1);
     return r;
+}
+
+static reply request(CURL *h, const char *method, const char *url, const char *const *extra,
+                     const void *body, long body_len)
+{
+    return request_within(20000, h, method, url, extra, body, body_len);
 }
 
 static reply get(fixture *f, const char *path, const char *const *extra)
@@ -698,8 +704,20 @@ static void test_idle_connections(void **state)
     free(fds);
 }
 
-/* Beyond max_connections new connections are closed at once; the server recovers when
- * the others go away. */
+typedef struct waiter {
+    char url[128];
+    reply r;
+} waiter;
+
+static void *wait_request(void *p)
+{
+    waiter *w = p;
+    w->r = request_within(10000, NULL, "GET", w->url, NULL, NULL, 0);
+    return NULL;
+}
+
+/* At max_connections the server stops accepting: a new client waits (in the listen
+ * backlog) until a slot frees, then is served. */
 static void test_connection_limit(void **state)
 {
     (void)state;
@@ -709,25 +727,28 @@ static void test_connection_limit(void **state)
     assert_int_equal(sp_http_server_new(&o, &s, &err), SP_OK);
     add(s, "GET", "/hello", 0, 0, h_hello, NULL, NULL);
     assert_int_equal(sp_http_server_start(s, &err), SP_OK);
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/hello", sp_http_server_port(s));
+    waiter w;
+    snprintf(w.url, sizeof w.url, "http://127.0.0.1:%u/hello", sp_http_server_port(s));
     int fds[8];
     for (int i = 0; i < 8; i++) {
         fds[i] = connect_raw(sp_http_server_port(s));
         assert_true(fds[i] >= 0);
     }
-    struct timespec ts = { 0, 100000000 };
+    struct timespec ts = { 0, 200000000 };
     nanosleep(&ts, NULL); /* let the server accept them all */
-    reply r = request(NULL, "GET", url, NULL, NULL, 0);
-    assert_int_not_equal(r.rc, CURLE_OK);
+    reply r = request_within(500, NULL, "GET", w.url, NULL, NULL, 0);
+    assert_int_equal(r.rc, CURLE_OPERATION_TIMEDOUT);
     assert_int_equal(r.status, 0);
     free(r.body);
+    pthread_t th;
+    pthread_create(&th, NULL, wait_request, &w);
+    nanosleep(&ts, NULL);
     for (int i = 0; i < 8; i++)
         close(fds[i]);
-    nanosleep(&ts, NULL);
-    r = request(NULL, "GET", url, NULL, NULL, 0);
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    pthread_join(th, NULL);
+    assert_int_equal(w.r.status, 200);
+    assert_string_equal(w.r.body, "hello nobody\n");
+    free(w.r.body);
     sp_http_server_free(s);
 }
 
