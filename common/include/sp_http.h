@@ -78,7 +78,8 @@ typedef struct sp_http_server_opts {
     const char *listen;        /* "127.0.0.1:1789", "0.0.0.0:0", "[::1]:80", ":1789" */
     const char *name;          /* log prefix; default "http" */
     unsigned threads;          /* polling threads; default 4 */
-    unsigned max_connections;  /* default 4096; more are refused at accept */
+    unsigned max_connections;  /* default 4096, split evenly over the threads; beyond it
+                                  new clients wait in the listen backlog */
     unsigned idle_timeout_s;   /* close connections idle this long; default 60 */
     size_t max_body;           /* default 1 MiB */
     size_t drain_limit;        /* read and drop up to this much of a refused body; 8 MiB */
