@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,28 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sp_codec.h"
 #include "sp_fs.h"
 #include "sp_size.h"
+
+/* Set by SIGINT/SIGTERM: PC1 and PC2 stop at their next check and PC2 removes its
+ * temporary files. */
+static volatile int g_cancel_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_cancel_flag = 1;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 static double now_s(void)
 {
@@ -85,6 +106,48 @@ static int progress_line(void *arg, const char *stage, uint64_t done, uint64_t t
     return 0;
 }
 
+/* The encoded pf_pc1_output, from hex on the command line or a file holding it raw or as
+ * hex (the "pc1_output" that `sealproof pc1` prints). */
+static int load_pc1_output(const char *cmd, const char *hex, const char *file, pf_pc1_output *o)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    sp_err se;
+    char *text = NULL;
+    if (hex && file)
+        return tool_fail(cmd, "give --pc1-output HEX or --pc1-out FILE, not both");
+    if (file) {
+        size_t n;
+        if (sp_read_file(file, 1 << 16, &text, &n, &se))
+            return tool_fail(cmd, "--pc1-out %s: %s", file, se.msg);
+        if (n == PF_PC1_OUTPUT_ENCODED_LEN) {
+            buf = malloc(n);
+            if (!buf) {
+                free(text);
+                return tool_fail(cmd, "out of memory");
+            }
+            memcpy(buf, text, n);
+            len = n;
+        } else {
+            while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+                text[--n] = 0;
+            hex = text;
+        }
+    }
+    if (!buf && sp_hex_decode_alloc(hex, &buf, &len, &se)) {
+        free(text);
+        return tool_fail(cmd, "%s: not the encoded PC1 output (%s)",
+                         file ? file : "--pc1-output", se.msg);
+    }
+    free(text);
+    pf_error err;
+    pf_status st = pf_pc1_output_decode(buf, len, o, &err);
+    free(buf);
+    if (st)
+        return tool_fail_pf(cmd, &err);
+    return 0;
+}
+
 static int cmd_pc2(int argc, char **argv)
 {
     const char *cmd = "pc2";
@@ -96,10 +159,13 @@ static int cmd_pc2(int argc, char **argv)
         { "cpu", no_argument, NULL, 'C' },
         { "threads", required_argument, NULL, 't' },
         { "progress", no_argument, NULL, 'P' },
+        { "pc1-output", required_argument, NULL, 'o' },
+        { "pc1-out", required_argument, NULL, 'O' },
         { "json", no_argument, NULL, 'j' },
         { NULL, 0, NULL, 0 },
     };
     const char *proof = NULL, *cache = NULL, *sealed = NULL, *staged = NULL;
+    const char *pc1_hex = NULL, *pc1_file = NULL;
     int json = 0, progress = 0, c;
     uint64_t threads = 0;
     optind = 1;
@@ -111,6 +177,8 @@ static int cmd_pc2(int argc, char **argv)
         case 'u': staged = optarg; break;
         case 'C': break;   /* the CPU path is the only one this build has */
         case 'P': progress = 1; break;
+        case 'o': pc1_hex = optarg; break;
+        case 'O': pc1_file = optarg; break;
         case 't':
             if (tool_parse_u64(cmd, "--threads", optarg, &threads))
                 return 1;
@@ -122,18 +190,32 @@ static int cmd_pc2(int argc, char **argv)
     }
     if (optind != argc)
         return tool_fail(cmd, "unexpected argument %s", argv[optind]);
-    int id;
-    if (tool_parse_seal_proof(cmd, proof, &id))
-        return 1;
     if (!cache || !sealed || !staged)
         return tool_fail(cmd, "--cache DIR, --staged FILE and --sealed FILE are required");
-    /* PC2 needs only the proof type from the PC1 output (the layers carry the rest) */
     pf_pc1_output pc1;
     memset(&pc1, 0, sizeof pc1);
-    pc1.version = PF_PC1_OUTPUT_VERSION;
-    pc1.proof_id = id;
+    if (pc1_hex || pc1_file) {
+        if (load_pc1_output(cmd, pc1_hex, pc1_file, &pc1))
+            return 1;
+        if (proof) {
+            int id;
+            if (tool_parse_seal_proof(cmd, proof, &id))
+                return 1;
+            if (id != pc1.proof_id)
+                return tool_fail(cmd, "--proof %s does not match the PC1 output's proof %s", proof,
+                                 pf_seal_proof(pc1.proof_id)->name);
+        }
+    } else {
+        /* PC2 needs only the proof type from the PC1 output (the layers carry the rest) */
+        int id;
+        if (tool_parse_seal_proof(cmd, proof, &id))
+            return 1;
+        pc1.version = PF_PC1_OUTPUT_VERSION;
+        pc1.proof_id = id;
+    }
     double last = now_s();
-    pf_pc2_options o = { .threads = (int)threads };
+    catch_signals();
+    pf_pc2_options o = { .threads = (int)threads, .cancel = &g_cancel_flag };
     if (progress) {
         o.progress = progress_line;
         o.progress_arg = &last;
@@ -148,6 +230,178 @@ static int cmd_pc2(int argc, char **argv)
     tool_add_hex32(r, "comm_r_last", out.comm_r_last);
     tool_add_hex32(r, "comm_r", out.comm_r);
     cJSON_AddNumberToObject(r, "seconds", (double)(int64_t)((now_s() - t0) * 1000) / 1000);
+    return tool_emit(r, json);
+}
+
+/* ---- seal ---- */
+
+static int parse_prover_id(const char *cmd, const char *s, uint8_t out[32])
+{
+    /* f0NNN / t0NNN: a miner's actor id (Lotus prover id), else 32 bytes of hex */
+    if (s && (s[0] == 'f' || s[0] == 't') && s[1] == '0' && strlen(s) < 24) {
+        uint64_t actor;
+        if (tool_parse_u64(cmd, "--prover-id actor", s + 2, &actor))
+            return 1;
+        pf_prover_id_from_actor(actor, out);
+        return 0;
+    }
+    return tool_parse_hex32(cmd, "--prover-id", s, out);
+}
+
+static void pc1_progress(void *ctx, const pf_progress_event *ev)
+{
+    (void)ctx;
+    fprintf(stderr, "sealproof seal: pc1 layer %d/%d %s\n", ev->layer, ev->layers,
+            ev->resumed ? "complete from an earlier run" : "labeled");
+}
+
+/* AddPiece of the input (zero-filled to a whole piece; the rest of the sector reads as
+ * zeros) into a new staged file. */
+static int seal_add_piece(const char *cmd, int id, const char *input, const char *staged,
+                          uint8_t comm_p[32])
+{
+    int in = -1, out = -1, rc = 1;
+    struct stat sb;
+    const pf_seal_proof_info *info = pf_seal_proof(id);
+    out = open(staged, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        tool_fail(cmd, "%s: %s", staged, strerror(errno));
+        goto done;
+    }
+    if (!input) {
+        rc = 0;   /* --zero: an empty staged file is an all-zero sector */
+        goto done;
+    }
+    in = open(input, O_RDONLY | O_CLOEXEC);
+    if (in < 0 || fstat(in, &sb) != 0) {
+        tool_fail(cmd, "--input %s: %s", input, strerror(errno));
+        goto done;
+    }
+    if ((uint64_t)sb.st_size > pf_max_user_bytes(info->sector_size)) {
+        tool_fail(cmd, "--input %s: %lld bytes do not fit a %s sector (at most %llu)", input,
+                  (long long)sb.st_size, info->name,
+                  (unsigned long long)pf_max_user_bytes(info->sector_size));
+        goto done;
+    }
+    if (sb.st_size == 0) {
+        rc = 0;
+        goto done;
+    }
+    pf_add_piece_result res;
+    pf_error err;
+    if (pf_add_piece_fill(id, in, (uint64_t)sb.st_size, out, NULL, 0, &res, &err)) {
+        tool_fail_pf(cmd, &err);
+        goto done;
+    }
+    memcpy(comm_p, res.comm_p, 32);
+    rc = 0;
+done:
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out) != 0 && !rc)
+        rc = tool_fail(cmd, "%s: %s", staged, strerror(errno));
+    return rc;
+}
+
+static int cmd_seal(int argc, char **argv)
+{
+    const char *cmd = "seal";
+    static const struct option opts[] = {
+        { "proof", required_argument, NULL, 'p' },
+        { "sector-id", required_argument, NULL, 'n' },
+        { "prover-id", required_argument, NULL, 'v' },
+        { "ticket", required_argument, NULL, 't' },
+        { "seed", required_argument, NULL, 's' },
+        { "input", required_argument, NULL, 'i' },
+        { "zero", no_argument, NULL, '0' },
+        { "dir", required_argument, NULL, 'd' },
+        { "parent-cache", required_argument, NULL, 'P' },
+        { "cpu", no_argument, NULL, 'C' },
+        { "threads", required_argument, NULL, 'T' },
+        { "progress", no_argument, NULL, 'g' },
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *proof = NULL, *sector_s = NULL, *prover_s = NULL, *ticket_s = NULL;
+    const char *seed_s = NULL, *input = NULL, *dir = NULL, *pcache = NULL;
+    int zero = 0, json = 0, progress = 0, c;
+    uint64_t threads = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': proof = optarg; break;
+        case 'n': sector_s = optarg; break;
+        case 'v': prover_s = optarg; break;
+        case 't': ticket_s = optarg; break;
+        case 's': seed_s = optarg; break;
+        case 'i': input = optarg; break;
+        case '0': zero = 1; break;
+        case 'd': dir = optarg; break;
+        case 'P': pcache = optarg; break;
+        case 'C': break;
+        case 'T':
+            if (tool_parse_u64(cmd, "--threads", optarg, &threads))
+                return 1;
+            break;
+        case 'g': progress = 1; break;
+        case 'j': json = 1; break;
+        default:
+            return tool_fail(cmd, "unknown option (see sealproof seal --help)");
+        }
+    }
+    if (optind != argc)
+        return tool_fail(cmd, "unexpected argument %s", argv[optind]);
+    int id;
+    uint64_t sector_id;
+    uint8_t prover[32], ticket[32], seed[32];
+    if (tool_parse_seal_proof(cmd, proof, &id))
+        return 1;
+    if (!sector_s)
+        return tool_fail(cmd, "--sector-id is required");
+    if (tool_parse_u64(cmd, "--sector-id", sector_s, &sector_id) ||
+        parse_prover_id(cmd, prover_s, prover) || tool_parse_hex32(cmd, "--ticket", ticket_s, ticket) ||
+        tool_parse_hex32(cmd, "--seed", seed_s, seed))
+        return 1;
+    if (!!input == !!zero)
+        return tool_fail(cmd, "give exactly one of --input FILE or --zero");
+    if (!dir)
+        return tool_fail(cmd, "--dir DIR is required (staged, cache/ and sealed go there)");
+    char cache[4096], staged[4096], sealed[4096];
+    sp_err se;
+    if (sp_path_join(cache, sizeof cache, dir, "cache") ||
+        sp_path_join(staged, sizeof staged, dir, "staged") ||
+        sp_path_join(sealed, sizeof sealed, dir, "sealed"))
+        return tool_fail(cmd, "--dir %s: path too long", dir);
+    if (sp_mkdir_p(cache, 0755, &se))
+        return tool_fail(cmd, "--dir %s: %s", dir, se.msg);
+    catch_signals();
+
+    uint8_t comm_p[32];
+    if (seal_add_piece(cmd, id, input, staged, comm_p))
+        return 1;
+    pf_error err;
+    uint8_t comm_d[32];
+    if (pf_tree_d_build(id, staged, cache, comm_d, &err))
+        return tool_fail_pf(cmd, &err);
+    pf_sdr_options so;
+    memset(&so, 0, sizeof so);
+    so.threads = (int)threads;
+    so.cancel = &g_cancel_flag;
+    if (progress)
+        so.progress = pc1_progress;
+    pf_pc1_output pc1;
+    if (pf_pc1(id, cache, sector_id, prover, ticket, comm_d, pcache, &so, &pc1, &err))
+        return tool_fail_pf(cmd, &err);
+    pf_pc2_options o = { .threads = (int)threads, .cancel = &g_cancel_flag };
+    pf_pc2_output out;
+    if (pf_pc2(&pc1, cache, staged, sealed, &o, &out, &err))
+        return tool_fail_pf(cmd, &err);
+    cJSON *r = cJSON_CreateObject();
+    tool_add_hex32(r, "comm_d", pc1.comm_d);
+    tool_add_hex32(r, "replica_id", pc1.replica_id);
+    tool_add_hex32(r, "comm_c", out.comm_c);
+    tool_add_hex32(r, "comm_r_last", out.comm_r_last);
+    tool_add_hex32(r, "comm_r", out.comm_r);
     return tool_emit(r, json);
 }
 
@@ -349,14 +603,27 @@ const sp_cmd sealproof_pc2_cmds[] = {
       "  Prints {\"hash\"}.\n"
       "example: sealproof poseidon --arity 2 $(printf '%064d' 0) 01$(printf '%062d' 0)\n" },
     { "pc2", cmd_pc2, "PreCommit phase 2: tree_c, tree_r_last, the sealed replica, comm_r",
-      "usage: sealproof pc2 --proof P --cache DIR --staged FILE --sealed FILE [--cpu]\n"
-      "                     [--threads N] [--progress] [--json]\n"
+      "usage: sealproof pc2 (--proof P | --pc1-output HEX | --pc1-out FILE) --cache DIR\n"
+      "                     --staged FILE --sealed FILE [--cpu] [--threads N] [--progress]\n"
+      "                     [--json]\n"
       "  Reads the PC1 layers (DIR/sc-02-data-layer-N.dat) and the staged fr32-padded data\n"
       "  (zeros past its end), writes the replica to --sealed and sc-02-data-tree-c*.dat,\n"
       "  sc-02-data-tree-r-last*.dat and p_aux into DIR, and prints\n"
       "  {\"comm_c\",\"comm_r_last\",\"comm_r\",\"seconds\"}.  An interrupted run can simply be\n"
-      "  run again.  --proof is a registered seal proof id or name (StackedDrg2KiBV1_1);\n"
-      "  --threads defaults to all online CPUs.\n" },
+      "  run again (Ctrl-C stops it cleanly).  --proof is a registered seal proof id or name\n"
+      "  (StackedDrg2KiBV1_1); or give the pc1_output that `sealproof pc1` prints, as hex or in\n"
+      "  a file (raw or hex).  --threads defaults to all online CPUs.\n" },
+    { "seal", cmd_seal, "AddPiece, TreeD, PC1 and PC2 of one sector in one directory",
+      "usage: sealproof seal --proof P --sector-id N --prover-id HEX|f0ID --ticket HEX\n"
+      "                      --seed HEX (--input FILE | --zero) --dir DIR [--cpu]\n"
+      "                      [--threads N] [--parent-cache DIR] [--progress] [--json]\n"
+      "  Writes DIR/staged (the input as one piece, zero-filled; empty with --zero), builds\n"
+      "  tree_d and the SDR layers in DIR/cache, then PC2 (trees, p_aux, DIR/sealed), and\n"
+      "  prints {\"comm_d\",\"replica_id\",\"comm_c\",\"comm_r_last\",\"comm_r\"}.  --seed is\n"
+      "  checked and kept for C1.  The parent cache is in --parent-cache, else\n"
+      "  $FIL_PROOFS_PARENT_CACHE, else /var/tmp/filecoin-parents (generated when missing).\n"
+      "example: sealproof seal --proof StackedDrg2KiBV1_1 --sector-id 1 --prover-id f01000 \\\n"
+      "           --ticket $(printf '%064d' 0) --seed $(printf '%064d' 0) --zero --dir /tmp/s1\n" },
     { "bench pc2", cmd_bench_pc2, "PC2 throughput: Fr products, column and tree hashes, a full PC2",
       "usage: sealproof bench pc2 [--sector-size 512MiB] [--cpu] [--threads N] [--dir DIR]\n"
       "                           [--no-pc2] [--json]\n"

@@ -101,6 +101,34 @@ out=$("$SP" pc2 --proof 5 --cache "$T/k2" --staged "$T/k2/staged" --sealed "$T/k
     && fail "sealing over the staged file was accepted"
 assert_contains "$out" "never modifies the staged data"
 
+# ---- seal: AddPiece, TreeD, PC1, PC2 in one go ----
+ticket=$(printf '%064d' 0); seed=$(printf '%02x' $(seq 1 32) | tr -d '\n')
+r=$("$SP" seal --json --cpu --proof StackedDrg2KiBV1_1 --sector-id 1 --prover-id f01000 \
+    --ticket "$ticket" --seed "$seed" --zero --dir "$T/seal0" --parent-cache "$T/parents")
+# CommD of an empty 2KiB sector (rust-fil-proofs tests/pieces.rs test_compute_comm_d_empty)
+assert_eq "$(echo "$r" | jq -r .comm_d)" fc7e928296e516faade986b28f92d44a4f24b935485223376a799027bc18f833 "empty 2KiB comm_d"
+for k in replica_id comm_c comm_r_last comm_r; do
+    [ "$(echo "$r" | jq -r .$k | wc -c)" = 65 ] || fail "seal $k: $(echo "$r" | jq -r .$k)"
+done
+assert_eq "$(hex < "$T/seal0/cache/p_aux")" "$(echo "$r" | jq -r '.comm_c + .comm_r_last')" "seal p_aux"
+# sealing the same sector again gives the same commitments
+r2=$("$SP" seal --json --proof 5 --sector-id 1 --prover-id f01000 --ticket "$ticket" \
+    --seed "$seed" --zero --dir "$T/seal0b" --parent-cache "$T/parents")
+assert_eq "$r2" "$r" "a second seal of the same sector"
+# with data: PC1 on its own, then pc2 fed the pc1_output it printed, gives seal's result
+head -c 1500 /dev/urandom > "$T/piece"
+r=$("$SP" seal --json --proof 5 --sector-id 9 --prover-id f01000 --ticket "$ticket" \
+    --seed "$seed" --input "$T/piece" --dir "$T/seal1" --parent-cache "$T/parents")
+p1=$("$SP" pc1 --json --proof 5 --sector-id 9 --prover-id f01000 --ticket "$ticket" \
+    --staged "$T/seal1/staged" --cache "$T/sep" --parent-cache "$T/parents")
+assert_eq "$(echo "$p1" | jq -r .comm_d)" "$(echo "$r" | jq -r .comm_d)" "comm_d of the staged piece"
+echo "$p1" | jq -r .pc1_output > "$T/pc1.hex"
+r3=$("$SP" pc2 --json --pc1-out "$T/pc1.hex" --cache "$T/sep" --staged "$T/seal1/staged" \
+    --sealed "$T/sep/sealed")
+assert_eq "$(echo "$r3" | jq -r .comm_r)" "$(echo "$r" | jq -r .comm_r)" "pc2 from pc1_output"
+cmp -s "$T/sep/sealed" "$T/seal1/sealed" || fail "sealed replicas differ"
+[ "$(echo "$r" | jq -r .comm_r)" != "$(echo "$r2" | jq -r .comm_r)" ] || fail "data did not change comm_r"
+
 # ---- bench: the figures are there and positive ----
 b=$("$SP" bench pc2 --sector-size 2KiB --threads 1 --json)
 for k in .fr_mul.cycles_per_mul .fr_mul.mults_per_s_per_core .column_hash.per_s_per_core \
