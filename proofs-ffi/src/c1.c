@@ -266,24 +266,31 @@ pf_status pf_c1_output_verify(const pf_c1_output *o, pf_error *err)
     uint64_t ch[64];
     if (g.challenges > 64)
         return pf_cm_fail(err, PF_EINTERNAL, "%u challenges per partition", g.challenges);
+    pf_hash_memo *memo = pf_hash_memo_new();
+    if (!memo)
+        return pf_cm_fail(err, PF_ENOMEM, "out of memory");
     for (uint32_t k = 0; k < g.partitions; k++) {
         if ((st = pf_porep_challenges(g.proof_id, rid, o->pub.seed, o->pub.comm_r, k, ch, NULL,
                                       err)))
-            return st;
+            goto done;
         for (uint32_t i = 0; i < g.challenges; i++) {
             const pf_porep_vanilla_proof *p = &o->proofs[(size_t)k * g.challenges + i];
-            if (p->replica_column_proofs.c_x.index != ch[i])
-                return pf_cm_fail(err, PF_EVERIFY, "partition %u challenge %u: proves node %u, "
-                                  "the challenge is %llu", k, i,
-                                  p->replica_column_proofs.c_x.index, (unsigned long long)ch[i]);
-            if ((st = pf_porep_vanilla_verify(g.proof_id, &graph, rid, o->pub.comm_d, o->comm_c,
-                                              o->comm_r_last, ch[i], p, err))) {
+            if (p->replica_column_proofs.c_x.index != ch[i]) {
+                st = pf_cm_fail(err, PF_EVERIFY, "partition %u challenge %u: proves node %u, "
+                                "the challenge is %llu", k, i,
+                                p->replica_column_proofs.c_x.index, (unsigned long long)ch[i]);
+                goto done;
+            }
+            if ((st = pf_porep_verify_memo(g.proof_id, &graph, rid, o->pub.comm_d, o->comm_c,
+                                           o->comm_r_last, ch[i], p, memo, err))) {
                 pf_cm_prefix(err, "partition %u challenge %u (node %llu)", k, i,
                              (unsigned long long)ch[i]);
-                return st;
+                goto done;
             }
         }
     }
     pf_cm_ok(err);
-    return PF_OK;
+done:
+    pf_hash_memo_free(memo);
+    return st;
 }

@@ -115,8 +115,12 @@ pf_status pf_verify_seal(int proof_id, const uint8_t comm_r[32], const uint8_t c
     uint8_t replica_id[32];
     pf_replica_id(prover_id, sector_id, ticket, comm_d, g.info->porep_id, replica_id);
     pf_porep_vanilla_proof *p = malloc(sizeof *p);
-    if (!p)
+    pf_hash_memo *memo = pf_hash_memo_new();
+    if (!p || !memo) {
+        free(p);
+        pf_hash_memo_free(memo);
         return pf_cm_fail(err, PF_ENOMEM, "out of memory");
+    }
     uint64_t ch[64];
     const uint8_t *rec = proof + CP_HEADER_LEN;
     for (uint32_t k = 0; k < g.partitions && !st; k++) {
@@ -137,14 +141,15 @@ pf_status pf_verify_seal(int proof_id, const uint8_t comm_r[32], const uint8_t c
                                 p->replica_column_proofs.c_x.index, (unsigned long long)ch[i]);
                 break;
             }
-            if ((st = pf_porep_vanilla_verify(proof_id, &graph, replica_id, comm_d, comm_c,
-                                              comm_r_last, ch[i], p, err))) {
+            if ((st = pf_porep_verify_memo(proof_id, &graph, replica_id, comm_d, comm_c,
+                                           comm_r_last, ch[i], p, memo, err))) {
                 pf_cm_prefix(err, "%s (node %llu)", where, (unsigned long long)ch[i]);
                 break;
             }
         }
     }
     free(p);
+    pf_hash_memo_free(memo);
     if (!st)
         pf_cm_ok(err);
     return st;

@@ -110,6 +110,26 @@ void pf_shape_path_layout(const pf_tree_shape *s, uint64_t node, pf_merkle_proof
 /* The same for tree_d: binary, log2(nodes) levels. */
 void pf_tree_d_path_layout(uint64_t nodes, uint64_t node, pf_merkle_proof *p);
 
+/* A memo of Poseidon hashes within one verification: the paths of a proof share their
+ * upper levels (and often leaf groups), so each distinct (arity, inputs) is hashed once.
+ * Keys are SHA-256 digests of arity || inputs; the table stops growing at 2^16 entries. */
+typedef struct pf_hash_memo pf_hash_memo;
+pf_hash_memo *pf_hash_memo_new(void);
+void pf_hash_memo_free(pf_hash_memo *m);
+/* out = Poseidon_arity(in[0..arity)); returns -1, or the index of an input that is not a
+ * canonical field element (nothing cached then).  m may be NULL (no memo). */
+long pf_memo_poseidon(pf_hash_memo *m, int arity, const uint8_t *in, uint8_t out[32]);
+/* pf_merkle_proof_compute_root / _verify with a memo (may be NULL). */
+pf_status pf_merkle_root_memo(const pf_merkle_proof *p, pf_merkle_hash hash, pf_hash_memo *m,
+                              uint8_t root[32], pf_error *err);
+pf_status pf_merkle_verify_memo(const pf_merkle_proof *p, pf_merkle_hash hash, uint64_t node,
+                                const char *what, pf_hash_memo *m, pf_error *err);
+/* pf_porep_vanilla_verify with a memo (may be NULL). */
+pf_status pf_porep_verify_memo(int proof_id, const pf_graph *g, const uint8_t replica_id[32],
+                               const uint8_t comm_d[32], const uint8_t comm_c[32],
+                               const uint8_t comm_r_last[32], uint64_t challenge,
+                               const pf_porep_vanilla_proof *p, pf_hash_memo *m, pf_error *err);
+
 /* Converts a pf_tree_path read by pc2's code into a pf_merkle_proof. */
 pf_status pf_merkle_from_tree_path(const pf_tree_shape *s, const pf_tree_path *tp,
                                    pf_merkle_proof *out, pf_error *err);

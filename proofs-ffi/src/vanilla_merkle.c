@@ -4,7 +4,103 @@
  * verification; and the geometry of a seal proof's challenge records. */
 #include "commit_internal.h"
 
+#include <stdlib.h>
+
 #include "poseidon.h"
+#include "sha256.h"
+
+/* ---- Poseidon memo ---- */
+
+#define MEMO_MAX_ENTRIES (1u << 16)
+
+typedef struct memo_entry {
+    uint8_t key[32];
+    uint8_t out[32];
+    uint8_t used;
+} memo_entry;
+
+struct pf_hash_memo {
+    memo_entry *e;
+    size_t cap, used;        /* cap is a power of two */
+};
+
+pf_hash_memo *pf_hash_memo_new(void)
+{
+    pf_hash_memo *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->cap = 256;
+    m->e = calloc(m->cap, sizeof *m->e);
+    if (!m->e) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void pf_hash_memo_free(pf_hash_memo *m)
+{
+    if (m)
+        free(m->e);
+    free(m);
+}
+
+static memo_entry *memo_slot(memo_entry *e, size_t cap, const uint8_t key[32])
+{
+    size_t i = (size_t)pf_get_le64(key) & (cap - 1);
+    while (e[i].used && memcmp(e[i].key, key, 32) != 0)
+        i = (i + 1) & (cap - 1);
+    return &e[i];
+}
+
+/* Doubles the table; on allocation failure it simply stays as it is. */
+static void memo_grow(pf_hash_memo *m)
+{
+    size_t cap = m->cap * 2;
+    memo_entry *e = calloc(cap, sizeof *e);
+    if (!e)
+        return;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->e[i].used)
+            *memo_slot(e, cap, m->e[i].key) = m->e[i];
+    free(m->e);
+    m->e = e;
+    m->cap = cap;
+}
+
+long pf_memo_poseidon(pf_hash_memo *m, int arity, const uint8_t *in, uint8_t out[32])
+{
+    const pf_poseidon_consts *c = pf_poseidon_get(arity);
+    if (!c)
+        return 0;
+    if (!m)
+        return pf_poseidon_batch_nodes(c, in, 1, out);
+    uint8_t key[32], a = (uint8_t)arity;
+    pf_sha256_ctx h;
+    pf_sha256_init(&h);
+    pf_sha256_update(&h, &a, 1);
+    pf_sha256_update(&h, in, (size_t)arity * 32);
+    pf_sha256_final(&h, key);
+    memo_entry *slot = memo_slot(m->e, m->cap, key);
+    if (slot->used) {
+        memcpy(out, slot->out, 32);
+        return -1;
+    }
+    long bad = pf_poseidon_batch_nodes(c, in, 1, out);
+    if (bad >= 0 || m->used >= MEMO_MAX_ENTRIES)
+        return bad;
+    if (2 * (m->used + 1) > m->cap) {
+        memo_grow(m);
+        slot = memo_slot(m->e, m->cap, key);
+        if (2 * (m->used + 1) > m->cap)
+            return -1;
+    }
+    memcpy(slot->key, key, 32);
+    memcpy(slot->out, out, 32);
+    slot->used = 1;
+    m->used++;
+    return -1;
+}
 
 static int log2_u64(uint64_t v)
 {
@@ -137,6 +233,12 @@ pf_status pf_merkle_from_tree_path(const pf_tree_shape *s, const pf_tree_path *t
 pf_status pf_merkle_proof_compute_root(const pf_merkle_proof *p, pf_merkle_hash hash,
                                        uint8_t root[32], pf_error *err)
 {
+    return pf_merkle_root_memo(p, hash, NULL, root, err);
+}
+
+pf_status pf_merkle_root_memo(const pf_merkle_proof *p, pf_merkle_hash hash, pf_hash_memo *m,
+                              uint8_t root[32], pf_error *err)
+{
     if (p->levels > PF_MERKLE_MAX_LEVELS)
         return pf_cm_fail(err, PF_EINVAL, "Merkle path has %u levels (at most %d)", p->levels,
                           PF_MERKLE_MAX_LEVELS);
@@ -156,10 +258,9 @@ pf_status pf_merkle_proof_compute_root(const pf_merkle_proof *p, pf_merkle_hash 
             pf_sha256_node(group, group + 32, cur);
             continue;
         }
-        const pf_poseidon_consts *c = pf_poseidon_get(a);
-        if (!c)
+        if (!pf_poseidon_get(a))
             return pf_cm_fail(err, PF_ENOMEM, "out of memory building Poseidon constants");
-        long bad = pf_poseidon_batch_nodes(c, group, 1, cur);
+        long bad = pf_memo_poseidon(m, a, group, cur);
         if (bad >= 0)
             return pf_cm_fail(err, PF_EINVAL, "Merkle path level %u: input %ld is not a "
                               "canonical field element", l, bad);
@@ -171,8 +272,14 @@ pf_status pf_merkle_proof_compute_root(const pf_merkle_proof *p, pf_merkle_hash 
 pf_status pf_merkle_proof_verify(const pf_merkle_proof *p, pf_merkle_hash hash, uint64_t node,
                                  const char *what, pf_error *err)
 {
+    return pf_merkle_verify_memo(p, hash, node, what, NULL, err);
+}
+
+pf_status pf_merkle_verify_memo(const pf_merkle_proof *p, pf_merkle_hash hash, uint64_t node,
+                                const char *what, pf_hash_memo *m, pf_error *err)
+{
     uint8_t root[32];
-    pf_status st = pf_merkle_proof_compute_root(p, hash, root, err);
+    pf_status st = pf_merkle_root_memo(p, hash, m, root, err);
     if (st) {
         if (st == PF_EINVAL && err) {
             err->status = PF_EVERIFY;

@@ -21,7 +21,7 @@ static int same_layout(const pf_merkle_proof *want, const pf_merkle_proof *got)
 /* A Poseidon-tree path of `node` in the sector's shape leading to `root`. */
 static pf_status verify_shaped_path(const pf_tree_shape *s, const pf_merkle_proof *p,
                                     uint64_t node, const uint8_t root[32], const char *what,
-                                    pf_error *err)
+                                    pf_hash_memo *m, pf_error *err)
 {
     pf_merkle_proof want;
     pf_shape_path_layout(s, node, &want);
@@ -30,12 +30,12 @@ static pf_status verify_shaped_path(const pf_tree_shape *s, const pf_merkle_proo
                           what, (unsigned long long)node);
     if (memcmp(p->root, root, 32) != 0)
         return pf_cm_fail(err, PF_EVERIFY, "%s: the path's root is not the commitment", what);
-    return pf_merkle_proof_verify(p, PF_HASH_POSEIDON, node, what, err);
+    return pf_merkle_verify_memo(p, PF_HASH_POSEIDON, node, what, m, err);
 }
 
 static pf_status verify_column(const pf_tree_shape *s, uint32_t layers, const pf_column_proof *c,
                                uint64_t node, const uint8_t comm_c[32], const char *what,
-                               pf_error *err)
+                               pf_hash_memo *m, pf_error *err)
 {
     if (c->index != node)
         return pf_cm_fail(err, PF_EVERIFY, "%s: column of node %u, the graph says %llu", what,
@@ -44,15 +44,14 @@ static pf_status verify_column(const pf_tree_shape *s, uint32_t layers, const pf
         return pf_cm_fail(err, PF_EVERIFY, "%s: column has %u layers, the proof needs %u", what,
                           c->layers, layers);
     uint8_t h[32];
-    pf_status st = pf_poseidon_hash((int)layers, (const uint8_t(*)[32])c->rows, h, err);
-    if (st) {
-        pf_cm_prefix(err, "%s", what);
-        return st == PF_EINVAL ? PF_EVERIFY : st;
-    }
+    long bad = pf_memo_poseidon(m, (int)layers, c->rows[0], h);
+    if (bad >= 0)
+        return pf_cm_fail(err, PF_EVERIFY, "%s: label of layer %ld is not a canonical field "
+                          "element", what, bad + 1);
     if (memcmp(h, c->inclusion_proof.leaf, 32) != 0)
         return pf_cm_fail(err, PF_EVERIFY, "%s: the column does not hash to the tree_c leaf",
                           what);
-    return verify_shaped_path(s, &c->inclusion_proof, node, comm_c, what, err);
+    return verify_shaped_path(s, &c->inclusion_proof, node, comm_c, what, m, err);
 }
 
 /* trim(SHA256(replica_id || BE32(layer) || BE64(node) || 0^20 || parents[0..37])). */
@@ -97,6 +96,18 @@ pf_status pf_porep_vanilla_verify(int proof_id, const pf_graph *g, const uint8_t
                                   const uint8_t comm_r_last[32], uint64_t challenge,
                                   const pf_porep_vanilla_proof *p, pf_error *err)
 {
+    pf_hash_memo *m = pf_hash_memo_new();
+    pf_status st = pf_porep_verify_memo(proof_id, g, replica_id, comm_d, comm_c, comm_r_last,
+                                        challenge, p, m, err);
+    pf_hash_memo_free(m);
+    return st;
+}
+
+pf_status pf_porep_verify_memo(int proof_id, const pf_graph *g, const uint8_t replica_id[32],
+                               const uint8_t comm_d[32], const uint8_t comm_c[32],
+                               const uint8_t comm_r_last[32], uint64_t challenge,
+                               const pf_porep_vanilla_proof *p, pf_hash_memo *m, pf_error *err)
+{
     pf_tree_shape shape;
     const pf_seal_proof_info *info = pf_seal_proof(proof_id);
     if (!info || g->nodes != info->nodes || memcmp(g->porep_id, info->porep_id, 32) != 0)
@@ -125,7 +136,7 @@ pf_status pf_porep_vanilla_verify(int proof_id, const pf_graph *g, const uint8_t
     pf_graph_parents(g, challenge, parents);
     const uint32_t L = (uint32_t)layers;
     if ((st = verify_column(&shape, L, &p->replica_column_proofs.c_x, challenge, comm_c,
-                            "challenge column", err)))
+                            "challenge column", m, err)))
         return st;
     for (int i = 0; i < PF_DEGREE; i++) {
         char what[48];
@@ -134,13 +145,13 @@ pf_status pf_porep_vanilla_verify(int proof_id, const pf_graph *g, const uint8_t
         const pf_column_proof *c = i < PF_BASE_DEGREE
                                        ? &p->replica_column_proofs.drg_parents[i]
                                        : &p->replica_column_proofs.exp_parents[i - PF_BASE_DEGREE];
-        if ((st = verify_column(&shape, L, c, parents[i], comm_c, what, err)))
+        if ((st = verify_column(&shape, L, c, parents[i], comm_c, what, m, err)))
             return st;
     }
 
     /* replica: tree_r_last */
     if ((st = verify_shaped_path(&shape, &p->comm_r_last_proof, challenge, comm_r_last,
-                                 "tree_r_last proof", err)))
+                                 "tree_r_last proof", m, err)))
         return st;
 
     /* labels of every layer, recomputed from the parents' columns */

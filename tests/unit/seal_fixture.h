@@ -16,6 +16,9 @@
 
 #include "sealproofs.h"
 
+/* Not every program uses every helper. */
+#define FX_FN static __attribute__((unused))
+
 typedef struct fx_sector {
     int proof_id;
     char root[512];             /* temporary directory holding everything below */
@@ -37,7 +40,7 @@ typedef struct fx_sector {
 
 typedef enum fx_data { FX_ZERO = 0, FX_PATTERN = 1 } fx_data;
 
-static void fx_rm_tree(const char *dir)
+FX_FN void fx_rm_tree(const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -58,7 +61,7 @@ static void fx_rm_tree(const char *dir)
     rmdir(dir);
 }
 
-static void fx_free(fx_sector *s)
+FX_FN void fx_free(fx_sector *s)
 {
     if (s->root[0])
         fx_rm_tree(s->root);
@@ -67,7 +70,7 @@ static void fx_free(fx_sector *s)
 }
 
 /* Deterministic bytes that are not all equal and differ between sectors. */
-static void fx_pattern(uint8_t *b, uint64_t n, uint64_t salt)
+FX_FN void fx_pattern(uint8_t *b, uint64_t n, uint64_t salt)
 {
     for (uint64_t i = 0; i < n; i++)
         b[i] = (uint8_t)((i * 7 + i / 251 + salt * 13) & 0xff);
@@ -75,7 +78,7 @@ static void fx_pattern(uint8_t *b, uint64_t n, uint64_t salt)
 
 /* Seals a sector whose staged file is the fr32 padding of `unpadded` (max_user_bytes
  * long, or NULL for zeros).  Returns 0, or -1 after printing the library's message. */
-static int fx_seal_bytes(fx_sector *s, int proof_id, const uint8_t *unpadded, uint64_t sector_id,
+FX_FN int fx_seal_bytes(fx_sector *s, int proof_id, const uint8_t *unpadded, uint64_t sector_id,
                          uint8_t salt)
 {
     memset(s, 0, sizeof *s);
@@ -137,7 +140,7 @@ static int fx_seal_bytes(fx_sector *s, int proof_id, const uint8_t *unpadded, ui
     return 0;
 }
 
-static int fx_seal(fx_sector *s, int proof_id, fx_data data, uint64_t sector_id, uint8_t salt)
+FX_FN int fx_seal(fx_sector *s, int proof_id, fx_data data, uint64_t sector_id, uint8_t salt)
 {
     const pf_seal_proof_info *info = pf_seal_proof(proof_id);
     if (!info)
@@ -154,7 +157,7 @@ static int fx_seal(fx_sector *s, int proof_id, fx_data data, uint64_t sector_id,
 }
 
 /* Reads a whole file into a malloc'd buffer; NULL on error. */
-static uint8_t *fx_read_file(const char *path, size_t *len)
+FX_FN uint8_t *fx_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
