@@ -36,6 +36,7 @@ typedef struct pc2_ctx {
     const char *cache_dir, *staged_path;
     const pf_pc2_options *opt;
     pf_hasher *hasher;
+    int own_hasher;              /* 1 when PC2 created the hasher (and destroys it) */
     uint64_t chunk;              /* leaves per chunk */
     int chunk_rows;              /* rows 0..chunk_rows inside a chunk (log_a chunk) */
     int shift;                   /* log2 of the base arity */
@@ -208,14 +209,24 @@ static pf_status encode_chunk(pc2_ctx *c, uint64_t node0, pf_error *err)
     return PF_OK;
 }
 
-static pf_status hash_columns(pc2_ctx *c, uint64_t node0, pf_error *err)
+/* Column hashes of the chunk into c_rows row 0 and, when the backend can do both in one
+ * go, the tree rows above them too (*rows_done = 1). */
+static pf_status hash_columns(pc2_ctx *c, uint64_t node0, int *rows_done, pf_error *err)
 {
     const uint8_t *cols[MAX_LAYERS];
     for (int l = 0; l < c->layers; l++)
         cols[l] = c->labels + (size_t)l * c->chunk * 32;
     long bad = -1;
-    pf_status st = c->hasher->columns(c->hasher, c->layers, cols, (size_t)c->chunk, c->c_rows,
-                                      &bad, err);
+    pf_status st;
+    *rows_done = 0;
+    if (c->hasher->column_rows && c->chunk_rows > 0) {
+        st = c->hasher->column_rows(c->hasher, c->layers, cols, c->chunk, c->s->base_arity,
+                                    c->chunk_rows, c->c_rows, &bad, err);
+        *rows_done = 1;
+    } else {
+        st = c->hasher->columns(c->hasher, c->layers, cols, (size_t)c->chunk, c->c_rows, &bad,
+                                err);
+    }
     if (st == PF_ECORRUPT && bad >= 0) {
         int l = (int)(bad % c->layers);
         uint64_t node = node0 + (uint64_t)bad / (uint64_t)c->layers;
@@ -230,6 +241,14 @@ static pf_status hash_columns(pc2_ctx *c, uint64_t node0, pf_error *err)
 static pf_status build_rows(pc2_ctx *c, uint8_t *buf, uint64_t leaves, int rows, pf_error *err)
 {
     int a = c->s->base_arity;
+    if (rows > 0 && c->hasher->rows) {
+        long bad = -1;
+        pf_status st = c->hasher->rows(c->hasher, a, buf, leaves, rows, &bad, err);
+        if (st == PF_ECORRUPT)
+            return pf_tree_fail(err, PF_EINTERNAL, "a tree node PC2 computed is not a field "
+                                "element (input %ld): this is a bug", bad);
+        return st;
+    }
     uint64_t off = 0, width = leaves;
     for (int r = 0; r < rows; r++) {
         long bad = -1;
@@ -271,9 +290,10 @@ static pf_status do_chunk(pc2_ctx *c, int tree, uint64_t k, pf_error *err)
 {
     uint64_t node0 = (uint64_t)tree * c->s->base_leaves + k * c->chunk;
     pf_status st;
-    if ((st = read_chunk(c, node0, err)) || (st = hash_columns(c, node0, err)) ||
+    int c_rows_done = 0;
+    if ((st = read_chunk(c, node0, err)) || (st = hash_columns(c, node0, &c_rows_done, err)) ||
         (st = encode_chunk(c, node0, err)) ||
-        (st = build_rows(c, c->c_rows, c->chunk, c->chunk_rows, err)) ||
+        (!c_rows_done && (st = build_rows(c, c->c_rows, c->chunk, c->chunk_rows, err))) ||
         (st = build_rows(c, c->r_rows, c->chunk, c->chunk_rows, err)) ||
         (st = write_rows(c, &c->tree_c[tree], 0, c->c_rows, c->chunk, c->chunk_rows, 0,
                          k * c->chunk, err)) ||
@@ -431,7 +451,7 @@ static void release(pc2_ctx *c)
     free(c->r_tops);
     free(c->c_roots);
     free(c->r_roots);
-    if (c->hasher)
+    if (c->hasher && c->own_hasher)
         c->hasher->destroy(c->hasher);
 }
 
@@ -474,7 +494,7 @@ pf_status pf_pc2_shaped(const pf_tree_shape *shape, int layers, const char *cach
                         const char *staged_path, const char *sealed_path,
                         const pf_pc2_options *opt, pf_pc2_output *out, pf_error *err)
 {
-    static const pf_pc2_options defaults = { 0, NULL, NULL, NULL, 0 };
+    static const pf_pc2_options defaults = { 0, NULL, NULL, NULL, NULL, 0 };
     pf_status st = check_args(shape, layers, cache_dir, staged_path, sealed_path, opt, err);
     if (st)
         return st;
@@ -519,9 +539,15 @@ pf_status pf_pc2_shaped(const pf_tree_shape *shape, int layers, const char *cach
     }
     for (size_t i = 0; i < bc; i++)
         c->tree_c[i].fd = c->tree_r[i].fd = -1;
-    if ((st = open_inputs(c, err)) || (st = open_outputs(c, sealed_path, err)) ||
-        (st = pf_hasher_cpu_new(opt->threads, &c->hasher, err)))
+    if ((st = open_inputs(c, err)) || (st = open_outputs(c, sealed_path, err)))
         goto done;
+    if (opt->hasher) {
+        c->hasher = opt->hasher;
+    } else {
+        if ((st = pf_hasher_cpu_new(opt->threads, &c->hasher, err)))
+            goto done;
+        c->own_hasher = 1;
+    }
     for (int t = 0; t < shape->base_count; t++)
         if ((st = do_tree(c, t, err)))
             goto done;

@@ -27,6 +27,16 @@ struct pf_hasher {
      * out must not overlap in */
     pf_status (*nodes)(pf_hasher *h, int arity, const uint8_t *in, size_t count, uint8_t *out,
                        long *bad, pf_error *err);
+    /* Optional (NULL = PC2 calls nodes() row by row): tree rows in one call.  buf holds
+     * row 0 (`leaves` nodes, a multiple of arity^rows) followed by room for rows 1..rows;
+     * row r+1 node j = Poseidon_arity(row r nodes j*arity .. j*arity + arity-1). */
+    pf_status (*rows)(pf_hasher *h, int arity, uint8_t *buf, uint64_t leaves, int rows,
+                      long *bad, pf_error *err);
+    /* Optional (NULL = columns() then rows): the column hashes as row 0 of out and the
+     * rows 1..rows above them, as rows() lays them out; *bad as for columns(). */
+    pf_status (*column_rows)(pf_hasher *h, int layers, const uint8_t *const *cols,
+                             uint64_t leaves, int arity, int rows, uint8_t *out, long *bad,
+                             pf_error *err);
     void (*destroy)(pf_hasher *h);
 };
 

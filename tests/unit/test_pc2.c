@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <cmocka.h>
 
+#include "pc2_hasher.h"
 #include "poseidon.h"
 #include "sealproofs.h"
 #include "tree_poseidon.h"
@@ -597,6 +598,95 @@ static void test_pc2_errors(void **state)
     free_sector(&s);
 }
 
+/* A backend with the optional rows/column_rows calls, built on the CPU one, counting how
+ * PC2 uses it: PC2 must give the same files through them. */
+typedef struct rows_hasher {
+    pf_hasher base;
+    pf_hasher *cpu;
+    int rows_calls, column_rows_calls, destroyed;
+} rows_hasher;
+
+static pf_status rh_columns(pf_hasher *h, int layers, const uint8_t *const *cols, size_t count,
+                            uint8_t *out, long *bad, pf_error *err)
+{
+    rows_hasher *r = (rows_hasher *)h;
+    return r->cpu->columns(r->cpu, layers, cols, count, out, bad, err);
+}
+
+static pf_status rh_nodes(pf_hasher *h, int arity, const uint8_t *in, size_t count, uint8_t *out,
+                          long *bad, pf_error *err)
+{
+    rows_hasher *r = (rows_hasher *)h;
+    return r->cpu->nodes(r->cpu, arity, in, count, out, bad, err);
+}
+
+static pf_status rh_rows(pf_hasher *h, int arity, uint8_t *buf, uint64_t leaves, int rows,
+                         long *bad, pf_error *err)
+{
+    rows_hasher *r = (rows_hasher *)h;
+    r->rows_calls++;
+    uint64_t off = 0, width = leaves;
+    for (int i = 0; i < rows; i++) {
+        pf_status st = r->cpu->nodes(r->cpu, arity, buf + 32 * off, width / (uint64_t)arity,
+                                     buf + 32 * (off + width), bad, err);
+        if (st)
+            return st;
+        off += width;
+        width /= (uint64_t)arity;
+    }
+    return PF_OK;
+}
+
+static pf_status rh_column_rows(pf_hasher *h, int layers, const uint8_t *const *cols,
+                                uint64_t leaves, int arity, int rows, uint8_t *out, long *bad,
+                                pf_error *err)
+{
+    rows_hasher *r = (rows_hasher *)h;
+    r->column_rows_calls++;
+    pf_status st = r->cpu->columns(r->cpu, layers, cols, (size_t)leaves, out, bad, err);
+    if (st)
+        return st;
+    r->rows_calls--;   /* count only PC2's own rows() calls */
+    return rh_rows(h, arity, out, leaves, rows, bad, err);
+}
+
+static void rh_destroy(pf_hasher *h)
+{
+    ((rows_hasher *)h)->destroyed = 1;
+}
+
+static void test_pc2_backend_rows(void **state)
+{
+    (void)state;
+    sector s;
+    expect e;
+    make_sector(&s, 1024, 8, 8, 2, 2, 1024 * 32);
+    compute_expect(&s, &e);
+    rows_hasher rh;
+    memset(&rh, 0, sizeof rh);
+    assert_int_equal(pf_hasher_cpu_new(2, &rh.cpu, NULL), PF_OK);
+    rh.base.name = "test-rows";
+    rh.base.columns = rh_columns;
+    rh.base.nodes = rh_nodes;
+    rh.base.rows = rh_rows;
+    rh.base.column_rows = rh_column_rows;
+    rh.base.destroy = rh_destroy;
+    pf_pc2_options opt = { .hasher = &rh.base, .chunk_nodes = 8 };
+    pf_pc2_output out;
+    pf_error err;
+    assert_int_equal(pf_pc2_shaped(&s.shape, 2, s.dir, s.staged, s.sealed, &opt, &out, &err),
+                     PF_OK);
+    check_files(&s, &e, &out);
+    /* 128 chunks of 8 leaves: one column_rows and one rows (replica) call each, plus the
+     * rows above the chunk roots of each of the 16 base trees (both trees) */
+    assert_int_equal(rh.column_rows_calls, 128);
+    assert_int_equal(rh.rows_calls, 128 + 2 * 16);
+    assert_int_equal(rh.destroyed, 0);   /* a caller's backend stays the caller's */
+    rh.cpu->destroy(rh.cpu);
+    free_expect(&s, &e);
+    free_sector(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -606,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_pc2_shapes),
         cmocka_unit_test(test_pc2_interrupted),
         cmocka_unit_test(test_pc2_errors),
+        cmocka_unit_test(test_pc2_backend_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

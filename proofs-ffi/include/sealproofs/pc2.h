@@ -131,8 +131,12 @@ pf_status pf_tree_path_verify(const pf_tree_shape *s, const pf_tree_path *p,
 /* Progress: stage is "pc2"; done/total count sector nodes.  Return non-zero to cancel. */
 typedef int (*pf_progress_fn)(void *arg, const char *stage, uint64_t done, uint64_t total);
 
+struct pf_hasher;   /* a batch hasher backend (src/pc2_hasher.h): CPU, OpenCL */
+
 typedef struct pf_pc2_options {
     int threads;                  /* worker threads; 0 = online CPUs */
+    struct pf_hasher *hasher;     /* optional backend for the hashing; NULL = the CPU one
+                                     with `threads` threads.  Not destroyed by PC2. */
     const volatile int *cancel;   /* optional: checked between chunks; non-zero cancels */
     pf_progress_fn progress;      /* optional, called after every chunk */
     void *progress_arg;
