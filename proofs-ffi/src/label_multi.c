@@ -10,7 +10,9 @@
  *   staged — slots of nodes [1, staged) are filled (producers, in order, release);
  *   claim  — next node a producer takes, `stride` at a time.
  * A producer fills node v only once v < done + lookahead, so it never overwrites a slot
- * the hashing thread still reads. */
+ * the hashing thread still reads.  When its slot is not ready in time, the hashing thread
+ * labels the node itself from the layer arrays (producers then skip nodes below done), so
+ * slow or descheduled producers cost speed down to the single-thread rate, never more. */
 #include "label.h"
 
 #include <immintrin.h>
@@ -51,7 +53,7 @@ typedef struct shared {
     uint32_t lookahead, stride;
     slot *ring;
     pf_status status;
-    uint64_t waits;                    /* times the hashing thread found its slot not ready */
+    uint64_t direct;                   /* nodes the hashing thread labeled without a slot */
 } shared;
 
 typedef struct producer_arg {
@@ -71,20 +73,52 @@ static void nap(unsigned *spins)
     nanosleep(&ts, NULL);
 }
 
+static void prefix_template(const pf_labeler *l, uint32_t layer, uint8_t block[64])
+{
+    memcpy(block, l->replica_id, 32);
+    for (int i = 0; i < 4; i++)
+        block[32 + i] = (uint8_t)(layer >> (24 - 8 * i));
+    memset(block + 36, 0, 28);
+}
+
+static void prefix_state(const pf_labeler *l, uint64_t v, uint8_t block[64], uint32_t st[8])
+{
+    for (int i = 0; i < 8; i++)
+        block[36 + i] = (uint8_t)(v >> (56 - 8 * i));
+    memcpy(st, pf_sha256_iv, 32);
+    if (l->use_ni)
+        pf_sha256_compress_ni(st, block, 1);
+    else
+        pf_sha256_compress_portable(st, block, 1);
+}
+
+/* The hashing thread labels node v on its own, as the single-thread path does. */
+static void label_direct(shared *s, uint64_t v, uint8_t block[64])
+{
+    const pf_labeler *l = s->l;
+    uint32_t st[8];
+    prefix_state(l, v, block, st);
+    const uint32_t *par = l->parents + v * PF_DEGREE;
+    const uint8_t *ptr[PF_DEGREE];
+    for (int k = 0; k < PF_BASE_DEGREE; k++)
+        ptr[k] = l->cur + (size_t)par[k] * 32;
+    for (int k = PF_BASE_DEGREE; k < s->np; k++)
+        ptr[k] = l->prev + (size_t)par[k] * 32;
+    if (l->use_ni)
+        pf_label_node_ni(st, ptr, s->np, l->cur + v * 32);
+    else
+        pf_label_node_portable(st, ptr, s->np, l->cur + v * 32);
+}
+
 static void fill_slot(shared *s, uint64_t v, uint8_t block[64])
 {
     const pf_labeler *l = s->l;
-    slot *sl = &s->ring[v % s->lookahead];
-    for (int i = 0; i < 8; i++)
-        block[36 + i] = (uint8_t)(v >> (56 - 8 * i));
-    memcpy(sl->st, pf_sha256_iv, 32);
-    if (l->use_ni)
-        pf_sha256_compress_ni(sl->st, block, 1);
-    else
-        pf_sha256_compress_portable(sl->st, block, 1);
-
-    const uint32_t *par = l->parents + v * PF_DEGREE;
     const uint64_t done = atomic_load_explicit(&s->done, memory_order_acquire);
+    if (v < done)
+        return;   /* the hashing thread labeled it without us */
+    slot *sl = &s->ring[v % s->lookahead];
+    prefix_state(l, v, block, sl->st);
+    const uint32_t *par = l->parents + v * PF_DEGREE;
     uint32_t missing = 0;
     for (int k = 0; k < PF_BASE_DEGREE; k++) {
         uint32_t p = par[k];
@@ -110,10 +144,7 @@ static void *producer(void *arg)
     /* Naps are short (20 us); the default 50 us timer slack would triple them. */
     (void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     uint8_t block[64];
-    memcpy(block, l->replica_id, 32);
-    for (int i = 0; i < 4; i++)
-        block[32 + i] = (uint8_t)(s->layer >> (24 - 8 * i));
-    memset(block + 36, 0, 28);
+    prefix_template(l, s->layer, block);
     for (;;) {
         uint64_t start = atomic_fetch_add(&s->claim, s->stride);
         if (start >= l->nodes)
@@ -154,21 +185,23 @@ static void *hasher(void *arg)
 
     pf_label_node0(l->replica_id, s->layer, cur);
     atomic_store_explicit(&s->done, 1, memory_order_release);
+    uint8_t block[64];
+    prefix_template(l, s->layer, block);
     uint64_t ready = 1;
     for (uint64_t v = 1; v < l->nodes; v++) {
         if (v >= ready) {
             ready = atomic_load_explicit(&s->staged, memory_order_acquire);
+            for (int spins = 0; v >= ready && spins < 32; spins++) {
+                _mm_pause();
+                ready = atomic_load_explicit(&s->staged, memory_order_acquire);
+            }
             if (v >= ready) {
-                s->waits++;
-                /* Spin briefly, then yield: unpinned, a producer may share this CPU. */
-                unsigned spins = 0;
-                do {
-                    if (++spins < 4096)
-                        _mm_pause();
-                    else
-                        sched_yield();
-                    ready = atomic_load_explicit(&s->staged, memory_order_acquire);
-                } while (v >= ready);
+                /* The producers are behind (descheduled, or on a slow core): label this
+                 * node without them rather than wait.  They skip the nodes done here. */
+                s->direct++;
+                label_direct(s, v, block);
+                atomic_store_explicit(&s->done, v + 1, memory_order_release);
+                goto checks;
             }
         }
         const slot *sl = &s->ring[v % s->lookahead];
@@ -184,6 +217,7 @@ static void *hasher(void *arg)
             ptr[k] = sl->labels[k];
         node_fn(sl->st, ptr, np, cur + v * 32);
         atomic_store_explicit(&s->done, v + 1, memory_order_release);
+    checks:
         if ((v & (CHECK_EVERY - 1)) == 0) {
             if (l->cancel && *l->cancel) {
                 s->status = PF_EINTERRUPTED;
