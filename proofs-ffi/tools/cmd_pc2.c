@@ -18,6 +18,26 @@
 #include "sp_fs.h"
 #include "sp_size.h"
 
+#include "../src/opencl.h"
+#include "../src/pc2_hasher.h"
+
+/* Chunk for a device backend: large batches keep a GPU busy (8^6 nodes, 8 MiB a layer). */
+#define GPU_CHUNK_NODES 262144
+
+/* --gpu DEV: an OpenCL hasher for PC2 (NULL *out for the CPU path). */
+static int open_backend(const char *cmd, const char *gpu, int cpu, pf_hasher **out)
+{
+    *out = NULL;
+    if (gpu && cpu)
+        return tool_fail(cmd, "give --gpu DEV or --cpu, not both");
+    if (!gpu)
+        return 0;
+    pf_error err;
+    if (pf_hasher_opencl_new(gpu, out, &err))
+        return tool_fail_pf(cmd, &err);
+    return 0;
+}
+
 /* Set by SIGINT/SIGTERM: PC1 and PC2 stop at their next check and PC2 removes its
  * temporary files. */
 static volatile int g_cancel_flag;
@@ -157,6 +177,7 @@ static int cmd_pc2(int argc, char **argv)
         { "sealed", required_argument, NULL, 's' },
         { "staged", required_argument, NULL, 'u' },
         { "cpu", no_argument, NULL, 'C' },
+        { "gpu", required_argument, NULL, 'G' },
         { "threads", required_argument, NULL, 't' },
         { "progress", no_argument, NULL, 'P' },
         { "pc1-output", required_argument, NULL, 'o' },
@@ -165,8 +186,8 @@ static int cmd_pc2(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *proof = NULL, *cache = NULL, *sealed = NULL, *staged = NULL;
-    const char *pc1_hex = NULL, *pc1_file = NULL;
-    int json = 0, progress = 0, c;
+    const char *pc1_hex = NULL, *pc1_file = NULL, *gpu = NULL;
+    int json = 0, progress = 0, cpu = 0, c;
     uint64_t threads = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -175,7 +196,8 @@ static int cmd_pc2(int argc, char **argv)
         case 'c': cache = optarg; break;
         case 's': sealed = optarg; break;
         case 'u': staged = optarg; break;
-        case 'C': break;   /* the CPU path is the only one this build has */
+        case 'C': cpu = 1; break;
+        case 'G': gpu = optarg; break;
         case 'P': progress = 1; break;
         case 'o': pc1_hex = optarg; break;
         case 'O': pc1_file = optarg; break;
@@ -220,16 +242,24 @@ static int cmd_pc2(int argc, char **argv)
         o.progress = progress_line;
         o.progress_arg = &last;
     }
+    if (open_backend(cmd, gpu, cpu, &o.hasher))
+        return 1;
+    if (o.hasher)
+        o.chunk_nodes = GPU_CHUNK_NODES;
     pf_pc2_output out;
     pf_error err;
     double t0 = now_s();
-    if (pf_pc2(&pc1, cache, staged, sealed, &o, &out, &err))
+    pf_status st = pf_pc2(&pc1, cache, staged, sealed, &o, &out, &err);
+    if (o.hasher)
+        o.hasher->destroy(o.hasher);
+    if (st)
         return tool_fail_pf(cmd, &err);
     cJSON *r = cJSON_CreateObject();
     tool_add_hex32(r, "comm_c", out.comm_c);
     tool_add_hex32(r, "comm_r_last", out.comm_r_last);
     tool_add_hex32(r, "comm_r", out.comm_r);
     cJSON_AddNumberToObject(r, "seconds", (double)(int64_t)((now_s() - t0) * 1000) / 1000);
+    cJSON_AddStringToObject(r, "backend", gpu ? "opencl" : "cpu");
     return tool_emit(r, json);
 }
 
@@ -317,14 +347,15 @@ static int cmd_seal(int argc, char **argv)
         { "dir", required_argument, NULL, 'd' },
         { "parent-cache", required_argument, NULL, 'P' },
         { "cpu", no_argument, NULL, 'C' },
+        { "gpu", required_argument, NULL, 'G' },
         { "threads", required_argument, NULL, 'T' },
         { "progress", no_argument, NULL, 'g' },
         { "json", no_argument, NULL, 'j' },
         { NULL, 0, NULL, 0 },
     };
     const char *proof = NULL, *sector_s = NULL, *prover_s = NULL, *ticket_s = NULL;
-    const char *seed_s = NULL, *input = NULL, *dir = NULL, *pcache = NULL;
-    int zero = 0, json = 0, progress = 0, c;
+    const char *seed_s = NULL, *input = NULL, *dir = NULL, *pcache = NULL, *gpu = NULL;
+    int zero = 0, json = 0, progress = 0, cpu = 0, c;
     uint64_t threads = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -338,7 +369,8 @@ static int cmd_seal(int argc, char **argv)
         case '0': zero = 1; break;
         case 'd': dir = optarg; break;
         case 'P': pcache = optarg; break;
-        case 'C': break;
+        case 'C': cpu = 1; break;
+        case 'G': gpu = optarg; break;
         case 'T':
             if (tool_parse_u64(cmd, "--threads", optarg, &threads))
                 return 1;
@@ -366,6 +398,8 @@ static int cmd_seal(int argc, char **argv)
         return tool_fail(cmd, "give exactly one of --input FILE or --zero");
     if (!dir)
         return tool_fail(cmd, "--dir DIR is required (staged, cache/ and sealed go there)");
+    if (gpu && cpu)
+        return tool_fail(cmd, "give --gpu DEV or --cpu, not both");
     char cache[4096], staged[4096], sealed[4096];
     sp_err se;
     if (sp_path_join(cache, sizeof cache, dir, "cache") ||
@@ -393,8 +427,15 @@ static int cmd_seal(int argc, char **argv)
     if (pf_pc1(id, cache, sector_id, prover, ticket, comm_d, pcache, &so, &pc1, &err))
         return tool_fail_pf(cmd, &err);
     pf_pc2_options o = { .threads = (int)threads, .cancel = &g_cancel_flag };
+    if (open_backend(cmd, gpu, cpu, &o.hasher))
+        return 1;
+    if (o.hasher)
+        o.chunk_nodes = GPU_CHUNK_NODES;
     pf_pc2_output out;
-    if (pf_pc2(&pc1, cache, staged, sealed, &o, &out, &err))
+    pf_status st = pf_pc2(&pc1, cache, staged, sealed, &o, &out, &err);
+    if (o.hasher)
+        o.hasher->destroy(o.hasher);
+    if (st)
         return tool_fail_pf(cmd, &err);
     cJSON *r = cJSON_CreateObject();
     tool_add_hex32(r, "comm_d", pc1.comm_d);
@@ -604,18 +645,20 @@ const sp_cmd sealproof_pc2_cmds[] = {
       "example: sealproof poseidon --arity 2 $(printf '%064d' 0) 01$(printf '%062d' 0)\n" },
     { "pc2", cmd_pc2, "PreCommit phase 2: tree_c, tree_r_last, the sealed replica, comm_r",
       "usage: sealproof pc2 (--proof P | --pc1-output HEX | --pc1-out FILE) --cache DIR\n"
-      "                     --staged FILE --sealed FILE [--cpu] [--threads N] [--progress]\n"
-      "                     [--json]\n"
+      "                     --staged FILE --sealed FILE [--cpu | --gpu DEV] [--threads N]\n"
+      "                     [--progress] [--json]\n"
       "  Reads the PC1 layers (DIR/sc-02-data-layer-N.dat) and the staged fr32-padded data\n"
       "  (zeros past its end), writes the replica to --sealed and sc-02-data-tree-c*.dat,\n"
       "  sc-02-data-tree-r-last*.dat and p_aux into DIR, and prints\n"
       "  {\"comm_c\",\"comm_r_last\",\"comm_r\",\"seconds\"}.  An interrupted run can simply be\n"
       "  run again (Ctrl-C stops it cleanly).  --proof is a registered seal proof id or name\n"
       "  (StackedDrg2KiBV1_1); or give the pc1_output that `sealproof pc1` prints, as hex or in\n"
-      "  a file (raw or hex).  --threads defaults to all online CPUs.\n" },
+      "  a file (raw or hex).  --threads (CPU path) defaults to all online CPUs.  --gpu DEV\n"
+      "  hashes on an OpenCL device (index or part of its name; `sealproof devices`); the\n"
+      "  files are identical on every path.\n" },
     { "seal", cmd_seal, "AddPiece, TreeD, PC1 and PC2 of one sector in one directory",
       "usage: sealproof seal --proof P --sector-id N --prover-id HEX|f0ID --ticket HEX\n"
-      "                      --seed HEX (--input FILE | --zero) --dir DIR [--cpu]\n"
+      "                      --seed HEX (--input FILE | --zero) --dir DIR [--cpu | --gpu DEV]\n"
       "                      [--threads N] [--parent-cache DIR] [--progress] [--json]\n"
       "  Writes DIR/staged (the input as one piece, zero-filled; empty with --zero), builds\n"
       "  tree_d and the SDR layers in DIR/cache, then PC2 (trees, p_aux, DIR/sealed), and\n"
