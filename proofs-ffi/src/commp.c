@@ -88,6 +88,8 @@ static void feed_blocks(pf_commp_ctx *c, const uint8_t *src, size_t nblocks)
 void pf_commp_update(pf_commp_ctx *c, const void *data, size_t len)
 {
     const uint8_t *p = data;
+    if (len == 0)
+        return;
     c->payload += len;
     if (c->pad.fill) {
         size_t take = 127 - c->pad.fill < len ? 127 - c->pad.fill : len;

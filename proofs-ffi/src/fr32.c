@@ -138,6 +138,8 @@ size_t pf_fr32_padder_update(pf_fr32_padder *p, const void *in, size_t len, uint
 {
     const uint8_t *src = in;
     size_t written = 0;
+    if (len == 0)
+        return 0;
     if (p->fill) {
         size_t take = 127 - p->fill < len ? 127 - p->fill : len;
         memcpy(p->buf + p->fill, src, take);
@@ -252,6 +254,8 @@ size_t pf_fr32_unpadder_update(pf_fr32_unpadder *u, const void *in, size_t len, 
 {
     const uint8_t *src = in;
     size_t written = 0;
+    if (len == 0)
+        return 0;
     if (u->fill) {
         size_t take = 128 - u->fill < len ? 128 - u->fill : len;
         memcpy(u->buf + u->fill, src, take);

@@ -151,7 +151,7 @@ static void test_commp_vectors(void **state)
     /* porep.md §10.4: data(n) = (i*7 + i/251) mod 256 */
     for (int i = 0; i < 200; i++)
         d[i] = (uint8_t)((i * 7 + i / 251) % 256);
-    assert_int_equal(pf_commp_buf(d, 0, c, &padded, &e), PF_OK);
+    assert_int_equal(pf_commp_buf(NULL, 0, c, &padded, &e), PF_OK);
     assert_hex(c, "3731bb99ac689f66eef5973e4a94da188f4ddcae580724fc6f3fd60dfd488333");
     assert_int_equal(padded, 128);
     assert_int_equal(pf_commp_buf(d, 126, c, &padded, &e), PF_OK);

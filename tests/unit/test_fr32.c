@@ -213,6 +213,8 @@ static void test_byte_conversions(void **state)
     assert_int_equal(pf_fr32_to_unpadded_bytes(2048), 2032);
     assert_int_equal(pf_fr32_to_unpadded_bytes(32), 31);   /* 254 bits, floor */
     assert_int_equal(pf_fr32_to_unpadded_bytes(34359738368ULL), 34091302912ULL);
+    uint8_t out[128];
+    assert_int_equal(pf_fr32_pad(NULL, 0, out), 0);   /* empty input, no pointer needed */
     assert_int_equal(pf_fr32_padded_len(0), 0);
     assert_int_equal(pf_fr32_padded_len(1), 32);
     assert_int_equal(pf_fr32_padded_len(32), 64);
