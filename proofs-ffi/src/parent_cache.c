@@ -165,8 +165,20 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+static pf_status cancelled(pf_error *err, const char *what)
+{
+    return fail(err, PF_EINTERRUPTED, "parent cache: %s cancelled", what);
+}
+
 pf_status pf_parent_table_write(const pf_graph *g, int fd, int threads, uint8_t digest[32],
                                 pf_error *err)
+{
+    return pf_parent_table_write_cancel(g, fd, threads, NULL, digest, err);
+}
+
+pf_status pf_parent_table_write_cancel(const pf_graph *g, int fd, int threads,
+                                       const volatile int *cancel, uint8_t digest[32],
+                                       pf_error *err)
 {
     uint64_t chunk = g->nodes < GEN_CHUNK_NODES ? g->nodes : GEN_CHUNK_NODES;
     uint32_t *buf = malloc(chunk * NODE_BYTES);
@@ -177,6 +189,10 @@ pf_status pf_parent_table_write(const pf_graph *g, int fd, int threads, uint8_t 
     pf_sha256_init(&c);
     pf_status st = PF_OK;
     for (uint64_t at = 0; at < g->nodes; at += chunk) {
+        if (cancel && *cancel) {
+            st = cancelled(err, "generation");
+            goto done;
+        }
         uint64_t n = g->nodes - at < chunk ? g->nodes - at : chunk;
         pf_graph_fill_table(g, at, n, buf, threads);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -200,8 +216,8 @@ done:
 }
 
 /* SHA-256 of a whole file read through a fixed buffer (never mapped: keeps RSS flat). */
-static pf_status file_digest(int fd, uint64_t expect_len, uint8_t digest[32], pf_error *err,
-                             const char *path)
+static pf_status file_digest(int fd, uint64_t expect_len, const volatile int *cancel,
+                             uint8_t digest[32], pf_error *err, const char *path)
 {
     enum { BUF = 4 << 20 };
     uint8_t *buf = malloc(BUF);
@@ -213,6 +229,10 @@ static pf_status file_digest(int fd, uint64_t expect_len, uint8_t digest[32], pf
     pf_status st = PF_OK;
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     for (;;) {
+        if (cancel && *cancel) {
+            st = cancelled(err, "verification");
+            goto done;
+        }
         ssize_t r = pread(fd, buf, BUF, (off_t)total);
         if (r < 0) {
             if (errno == EINTR)
@@ -308,11 +328,11 @@ static pf_status make_dirs(const char *dir, pf_error *err)
     return PF_OK;
 }
 
-enum verdict { GOOD, MISSING, BAD };
+enum verdict { GOOD, MISSING, BAD, STOPPED };
 
 /* Checks path against the pinned digest, else against the recorded side digest. */
-static enum verdict verify(const pf_graph *g, const char *path, pf_parent_cache_result *res,
-                           pf_error *err)
+static enum verdict verify(const pf_graph *g, const char *path, const volatile int *cancel,
+                           pf_parent_cache_result *res, pf_error *err)
 {
     uint8_t want[32], got[32];
     res->pinned = pf_parent_cache_pinned_digest(g, want);
@@ -325,10 +345,10 @@ static enum verdict verify(const pf_graph *g, const char *path, pf_parent_cache_
         fail(err, PF_ECORRUPT, "parent cache %s: no pinned or recorded digest", path);
         return BAD;
     }
-    pf_status st = file_digest(fd, g->nodes * NODE_BYTES, got, err, path);
+    pf_status st = file_digest(fd, g->nodes * NODE_BYTES, cancel, got, err, path);
     close(fd);
     if (st != PF_OK)
-        return BAD;
+        return st == PF_EINTERRUPTED ? STOPPED : BAD;
     if (memcmp(got, want, 32) != 0) {
         char a[65], b[65];
         to_hex(got, 32, a);
@@ -341,7 +361,7 @@ static enum verdict verify(const pf_graph *g, const char *path, pf_parent_cache_
 }
 
 static pf_status generate(const pf_graph *g, const char *dir, const char *path, int threads,
-                          pf_parent_cache_result *res, pf_error *err)
+                          const volatile int *cancel, pf_parent_cache_result *res, pf_error *err)
 {
     char tmp[4300];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -359,7 +379,7 @@ static pf_status generate(const pf_graph *g, const char *dir, const char *path, 
         goto fail;
     }
     uint8_t digest[32], pinned[32];
-    st = pf_parent_table_write(g, fd, threads, digest, err);
+    st = pf_parent_table_write_cancel(g, fd, threads, cancel, digest, err);
     if (st != PF_OK)
         goto fail;
     if (fsync(fd) != 0) {
@@ -392,6 +412,13 @@ fail:
 pf_status pf_parent_cache_ensure(const pf_graph *g, const char *dir, int threads,
                                  pf_parent_cache_result *res, pf_error *err)
 {
+    return pf_parent_cache_ensure_cancel(g, dir, threads, NULL, res, err);
+}
+
+pf_status pf_parent_cache_ensure_cancel(const pf_graph *g, const char *dir, int threads,
+                                        const volatile int *cancel, pf_parent_cache_result *res,
+                                        pf_error *err)
+{
     memset(res, 0, sizeof *res);
     dir = pf_parent_cache_dir(dir);
     if (pf_parent_cache_path(g, dir, res->path, sizeof res->path) != 0)
@@ -410,17 +437,25 @@ pf_status pf_parent_cache_ensure(const pf_graph *g, const char *dir, int threads
     pf_error scratch;
     enum verdict v = BAD;
     if (flock(lfd, LOCK_SH) == 0)
-        v = verify(g, res->path, res, &scratch);
+        v = verify(g, res->path, cancel, res, &scratch);
     if (v == GOOD)
         goto done;
+    if (v == STOPPED) {
+        st = cancelled(err, "verification");
+        goto done;
+    }
     res->was_corrupt = v == BAD;
     if (flock(lfd, LOCK_EX) != 0) {
         st = fail(err, PF_EIO, "parent cache: cannot lock %s: %s", lock, strerror(errno));
         goto done;
     }
-    if ((v = verify(g, res->path, res, &scratch)) == GOOD)
+    if ((v = verify(g, res->path, cancel, res, &scratch)) == GOOD)
         goto done;
-    st = generate(g, dir, res->path, threads, res, err);
+    if (v == STOPPED) {
+        st = cancelled(err, "verification");
+        goto done;
+    }
+    st = generate(g, dir, res->path, threads, cancel, res, err);
 done:
     close(lfd);   /* releases the lock */
     return st;

@@ -26,6 +26,15 @@ void pf_pcache_map_advance(pf_pcache_map *m, uint64_t node);
 void pf_pcache_map_rewind(pf_pcache_map *m);
 void pf_pcache_map_close(pf_pcache_map *m);
 
+/* pf_parent_table_write / pf_parent_cache_ensure that stop with PF_EINTERRUPTED when
+ * *cancel becomes non-zero (checked every few MiB; nothing is left under the final name). */
+pf_status pf_parent_table_write_cancel(const pf_graph *g, int fd, int threads,
+                                       const volatile int *cancel, uint8_t digest[32],
+                                       pf_error *err);
+pf_status pf_parent_cache_ensure_cancel(const pf_graph *g, const char *dir, int threads,
+                                        const volatile int *cancel, pf_parent_cache_result *res,
+                                        pf_error *err);
+
 /* Nodes per release window: 2^16 nodes = 3.5 MiB of parents. */
 #define PF_PCACHE_WINDOW_NODES (1u << 16)
 

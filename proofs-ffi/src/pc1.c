@@ -400,7 +400,8 @@ pf_status pf_pc1(int proof_id, const char *cache_dir, uint64_t sector_id,
 
     if ((st = make_dirs(cache_dir, err)) != PF_OK || (st = take_dir_lock(&r, err)) != PF_OK)
         goto done;
-    if ((st = pf_parent_cache_ensure(&r.g, parent_cache_dir, r.opts->threads, &r.pc, err)) != PF_OK)
+    if ((st = pf_parent_cache_ensure_cancel(&r.g, parent_cache_dir, r.opts->threads,
+                                            r.opts->cancel, &r.pc, err)) != PF_OK)
         goto done;
     int complete;
     if ((st = prepare_resume(&r, sector_id, &complete, err)) != PF_OK)

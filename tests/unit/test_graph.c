@@ -20,6 +20,7 @@
 #include "blake2b.h"
 #include "chacha.h"
 #include "graph.h"
+#include "parent_cache.h"
 #include "sealproofs.h"
 #include "sha256.h"
 #include "sp_codec.h"
@@ -526,6 +527,31 @@ static void test_cache_concurrent(void **state)
     rm_rf(dir);
 }
 
+static void test_cache_cancel(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_graph.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    pf_graph g;
+    pf_graph_init_proof(&g, 6, NULL);
+    volatile int cancel = 1;
+    pf_parent_cache_result r;
+    pf_error err;
+    assert_int_equal(pf_parent_cache_ensure_cancel(&g, dir, 1, &cancel, &r, &err), PF_EINTERRUPTED);
+    assert_non_null(strstr(err.msg, "cancelled"));
+    assert_int_not_equal(access(r.path, F_OK), 0);
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", r.path, (long)getpid());
+    assert_int_not_equal(access(tmp, F_OK), 0);
+    /* an existing file: verification is cancelled too, and the file stays */
+    cancel = 0;
+    assert_int_equal(pf_parent_cache_ensure_cancel(&g, dir, 1, &cancel, &r, &err), PF_OK);
+    cancel = 1;
+    assert_int_equal(pf_parent_cache_ensure_cancel(&g, dir, 1, &cancel, &r, &err), PF_EINTERRUPTED);
+    assert_int_equal(access(r.path, F_OK), 0);
+    rm_rf(dir);
+}
+
 static void test_cache_unwritable_dir(void **state)
 {
     (void)state;
@@ -556,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_cache_generate_and_repair),
         cmocka_unit_test(test_cache_synthetic_side_digest),
         cmocka_unit_test(test_cache_concurrent),
+        cmocka_unit_test(test_cache_cancel),
         cmocka_unit_test(test_cache_unwritable_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
