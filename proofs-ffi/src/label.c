@@ -175,7 +175,7 @@ pf_status pf_sdr_last_labels(const pf_graph *g, const uint8_t replica_id[32], in
     memcpy(l.replica_id, replica_id, 32);
     if (opts->multicore) {
         int want = 1 + (opts->producers > 0 ? opts->producers : 3);
-        if ((st = pf_sdr_core_group(opts->cores, want, cpus, &ncpus, err)) != PF_OK)
+        if ((st = pf_sdr_core_group(opts->cores, want, cpus, 64, &ncpus, err)) != PF_OK)
             goto done;
         l.cpus = cpus;
         l.ncpus = ncpus;

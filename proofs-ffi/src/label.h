@@ -64,9 +64,11 @@ pf_status pf_label_layer_multi(const pf_labeler *l, uint32_t layer, pf_error *er
 
 /* Core groups (sdr_cores.c).  Parses "0-3,8,10-11" into at most max CPU numbers. */
 pf_status pf_sdr_parse_cpus(const char *s, int *cpus, int max, int *n, pf_error *err);
-/* Up to `want` CPUs for the hashing thread and producers: the given list, or one CPU per
- * core of the L3 domain holding the first CPU this process may run on. */
-pf_status pf_sdr_core_group(const char *list, int want, int *cpus, int *n, pf_error *err);
+/* CPUs for the hashing thread and producers: every CPU of the given list (at most max), or
+ * else up to `want` CPUs, one per core of the L3 domain holding the first CPU this
+ * process may run on. */
+pf_status pf_sdr_core_group(const char *list, int want, int *cpus, int max, int *n,
+                            pf_error *err);
 /* Binds the calling thread to one CPU; returns 0 or -1 (not fatal: the caller goes on). */
 int pf_sdr_bind_cpu(int cpu);
 

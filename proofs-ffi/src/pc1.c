@@ -425,8 +425,9 @@ pf_status pf_pc1(int proof_id, const char *cache_dir, uint64_t sector_id,
             goto done;
         r.map_open = 1;
         if (r.opts->multicore &&
-            (st = pf_sdr_core_group(r.opts->cores, 1 + (r.opts->producers > 0 ? r.opts->producers : 3),
-                                    r.cpus, &r.ncpus, err)) != PF_OK)
+            (st = pf_sdr_core_group(r.opts->cores,
+                                    1 + (r.opts->producers > 0 ? r.opts->producers : 3), r.cpus,
+                                    (int)(sizeof r.cpus / sizeof r.cpus[0]), &r.ncpus, err)) != PF_OK)
             goto done;
         if ((st = label_layers(&r, complete + 1, err)) != PF_OK)
             goto done;

@@ -61,10 +61,12 @@ pf_status pf_sdr_parse_cpus(const char *s, int *cpus, int max, int *n, pf_error 
     return PF_OK;
 }
 
-pf_status pf_sdr_core_group(const char *list, int want, int *cpus, int *n, pf_error *err)
+pf_status pf_sdr_core_group(const char *list, int want, int *cpus, int max, int *n, pf_error *err)
 {
     if (list)
-        return pf_sdr_parse_cpus(list, cpus, want < 1 ? 1 : want, n, err);
+        return pf_sdr_parse_cpus(list, cpus, max, n, err);
+    if (want > max)
+        want = max;
     *n = 0;
     hwloc_topology_t topo;
     if (hwloc_topology_init(&topo) != 0)

@@ -262,11 +262,15 @@ static void test_cpu_lists(void **state)
     assert_int_equal(pf_sdr_parse_cpus("", c, 4, &n, &err), PF_EINVAL);
     assert_int_equal(pf_sdr_parse_cpus("1,", c, 4, &n, &err), PF_OK);
     /* the default group: distinct CPUs this process may use */
-    assert_int_equal(pf_sdr_core_group(NULL, 4, c, &n, &err), PF_OK);
+    assert_int_equal(pf_sdr_core_group(NULL, 4, c, 16, &n, &err), PF_OK);
     assert_true(n >= 1 && n <= 4);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < i; j++)
             assert_int_not_equal(c[i], c[j]);
+    /* a given list is used whole, however many producers are wanted */
+    assert_int_equal(pf_sdr_core_group("0-7", 2, c, 16, &n, &err), PF_OK);
+    assert_int_equal(n, 8);
+    assert_int_equal(pf_sdr_core_group("0-20", 2, c, 16, &n, &err), PF_EINVAL);
 }
 
 int main(void)
