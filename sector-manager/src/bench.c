@@ -1,0 +1,419 @@
+/* bench.c — `sector-manager bench rpc`: a JSON-RPC load generator for the manager.
+ *
+ * Each client is a thread with one keep-alive HTTP/1.1 connection, sending the next
+ * request as soon as the answer to the previous one is in (closed loop), so the rate
+ * measured is what the manager sustains for that many concurrent callers.  The client
+ * side is a few hundred bytes of hand-built HTTP per request, kept small so the load
+ * generator does not take the CPU the manager needs on a small machine.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sm_cli.h"
+#include "sm_home.h"
+#include "sp_fs.h"
+
+enum bench_method { B_ALLOC, B_REPORT, B_MIXED, B_PING };
+
+typedef struct bench_cfg {
+    char host[256];
+    char port[16];
+    char token[4200];
+    enum bench_method method;
+    uint64_t miner;
+    unsigned clients;
+    double seconds;
+} bench_cfg;
+
+typedef struct client {
+    const bench_cfg *cfg;
+    unsigned index;
+    int fd;
+    uint64_t deadline_ns;
+    uint64_t ok, errors, nulls;
+    uint32_t *lat_us;
+    size_t n_lat, cap_lat;
+    uint64_t sector;           /* for report: the sector it reports on */
+    bool have_sector;
+    char err[512];
+} client;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int connect_to(const bench_cfg *cfg, char *err, size_t len)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+    int rc = getaddrinfo(cfg->host, cfg->port, &hints, &res);
+    if (rc) {
+        snprintf(err, len, "%.128s:%.15s: %s", cfg->host, cfg->port, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+            break;
+        snprintf(err, len, "connecting to %.128s:%.15s: %s", cfg->host, cfg->port, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct timeval tv = { 30, 0 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    return fd;
+}
+
+static bool send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Reads one HTTP response into buf; returns the status, or -1.  *body points into buf. */
+static int read_response(int fd, char *buf, size_t cap, char **body, size_t *body_len)
+{
+    size_t have = 0;
+    char *hdr_end = NULL;
+    while (!hdr_end) {
+        if (have + 1 >= cap)
+            return -1;
+        ssize_t r = recv(fd, buf + have, cap - 1 - have, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+        buf[have] = 0;
+        hdr_end = strstr(buf, "\r\n\r\n");
+    }
+    int status = 0;
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    size_t clen = 0;
+    for (char *line = strstr(buf, "\r\n"); line && line < hdr_end; line = strstr(line + 2, "\r\n"))
+        if (strncasecmp(line + 2, "Content-Length:", 15) == 0)
+            clen = strtoull(line + 17, NULL, 10);
+    size_t head = (size_t)(hdr_end + 4 - buf);
+    if (head + clen + 1 > cap)
+        return -1;
+    while (have < head + clen) {
+        ssize_t r = recv(fd, buf + have, head + clen - have, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+    }
+    buf[head + clen] = 0;
+    *body = buf + head;
+    *body_len = clen;
+    return status;
+}
+
+static int build_body(client *c, uint64_t id, bool alloc, char *out, size_t len)
+{
+    const bench_cfg *g = c->cfg;
+    if (alloc)
+        return snprintf(out, len, "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"Venus.AllocateSector\","
+                        "\"params\":[{\"AllowedMiners\":[%" PRIu64 "],\"AllowedProofTypes\":null}]}",
+                        id, g->miner);
+    if (g->method == B_PING)
+        return snprintf(out, len, "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"Venus.WorkerPing\","
+                        "\"params\":[{\"Name\":\"bench-%u\",\"Dest\":\"127.0.0.1:0\",\"Version\":\"bench\","
+                        "\"Summary\":{\"Threads\":32,\"Empty\":0,\"Paused\":0,\"Running\":32,"
+                        "\"Waiting\":0,\"Errors\":0}}]}", id, c->index);
+    static const char *const states[] = { "PC1Done", "PC2Done", "PCSubmitted" };
+    const char *st = states[id % 3];
+    return snprintf(out, len, "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64 ",\"method\":\"Venus.ReportState\","
+                    "\"params\":[{\"Miner\":%" PRIu64 ",\"Number\":%" PRIu64 "},{\"Worker\":{\"Instance\":"
+                    "\"bench-%u\",\"Location\":\"/bench/%u\"},\"StateChange\":{\"Prev\":\"%s\","
+                    "\"Next\":\"%s\",\"Event\":\"Bench\"},\"Failure\":null}]}", id, g->miner, c->sector,
+                    c->index, c->index, st, st);
+}
+
+/* One request; returns false on a transport error (the connection is then reopened). */
+static bool one_call(client *c, uint64_t id, bool alloc, bool count)
+{
+    char body[768], req[6000], resp[16384];
+    int bl = build_body(c, id, alloc, body, sizeof body);
+    int rl = snprintf(req, sizeof req, "POST /rpc/v0 HTTP/1.1\r\nHost: %s:%s\r\nAuthorization: Bearer %s\r\n"
+                      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+                      c->cfg->host, c->cfg->port, c->cfg->token, bl, body);
+    if (rl <= 0 || (size_t)rl >= sizeof req)
+        return false;
+    uint64_t t0 = now_ns();
+    char *rbody;
+    size_t rlen;
+    int status = send_all(c->fd, req, (size_t)rl) ? read_response(c->fd, resp, sizeof resp, &rbody, &rlen) : -1;
+    uint64_t dt = now_ns() - t0;
+    if (status < 0) {
+        if (count)
+            c->errors++;
+        snprintf(c->err, sizeof c->err, "connection lost");
+        return false;
+    }
+    bool ok = status == 200 && !strstr(rbody, "\"error\"");
+    if (ok && alloc && strstr(rbody, "\"result\":null"))
+        c->nulls++;
+    if (ok && alloc && !c->have_sector) {
+        const char *n = strstr(rbody, "\"Number\":");
+        if (n) {
+            c->sector = strtoull(n + 9, NULL, 10);
+            c->have_sector = true;
+        }
+    }
+    if (!ok)
+        snprintf(c->err, sizeof c->err, "HTTP %d: %.200s", status, rbody);
+    if (!count)
+        return true;
+    if (!ok) {
+        c->errors++;
+        return true;
+    }
+    c->ok++;
+    if (c->n_lat == c->cap_lat) {
+        size_t ncap = c->cap_lat ? c->cap_lat * 2 : 4096;
+        uint32_t *nl = realloc(c->lat_us, ncap * sizeof *nl);
+        if (!nl)
+            return true;
+        c->lat_us = nl;
+        c->cap_lat = ncap;
+    }
+    c->lat_us[c->n_lat++] = (uint32_t)(dt / 1000 > UINT32_MAX ? UINT32_MAX : dt / 1000);
+    return true;
+}
+
+static void *client_main(void *p)
+{
+    client *c = p;
+    const bench_cfg *g = c->cfg;
+    c->fd = connect_to(g, c->err, sizeof c->err);
+    if (c->fd < 0)
+        return NULL;
+    uint64_t id = (uint64_t)c->index << 32;
+    /* report and mixed need a sector to report on. */
+    if ((g->method == B_REPORT || g->method == B_MIXED) && (!one_call(c, id++, true, false) || !c->have_sector)) {
+        if (!c->err[0])
+            snprintf(c->err, sizeof c->err, "AllocateSector gave no sector (is miner %" PRIu64 " configured?)",
+                     g->miner);
+        c->errors++;
+        return NULL;
+    }
+    while (now_ns() < c->deadline_ns) {
+        bool alloc = g->method == B_ALLOC || (g->method == B_MIXED && id % 16 == 0);
+        if (!one_call(c, id++, alloc, true)) {
+            close(c->fd);
+            c->fd = connect_to(g, c->err, sizeof c->err);
+            if (c->fd < 0)
+                return NULL;
+        }
+    }
+    return NULL;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const uint32_t *v, size_t n, double p)
+{
+    if (!n)
+        return 0;
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return v[i] / 1000.0;
+}
+
+static int parse_url(const char *url, bench_cfg *cfg)
+{
+    const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : url;
+    const char *slash = strchr(p, '/');
+    size_t n = slash ? (size_t)(slash - p) : strlen(p);
+    const char *colon = memrchr(p, ':', n);
+    if (!colon || (size_t)(colon - p) >= sizeof cfg->host || n - (size_t)(colon - p) - 1 >= sizeof cfg->port)
+        return -1;
+    memcpy(cfg->host, p, (size_t)(colon - p));
+    cfg->host[colon - p] = 0;
+    memcpy(cfg->port, colon + 1, n - (size_t)(colon - p) - 1);
+    cfg->port[n - (size_t)(colon - p) - 1] = 0;
+    return 0;
+}
+
+static int read_token(const char *path, bench_cfg *cfg)
+{
+    char *text = NULL;
+    size_t n = 0;
+    sp_err err;
+    if (sp_read_file(path, sizeof cfg->token - 1, &text, &n, &err) != SP_OK)
+        return sp_cli_fail("bench rpc: %s", err.msg);
+    while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+        text[--n] = 0;
+    memcpy(cfg->token, text, n + 1);
+    free(text);
+    return 0;
+}
+
+int sm_cmd_bench_rpc(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        SM_CLI_COMMON_OPTS, { "url", required_argument, NULL, 'u' },
+        { "token-file", required_argument, NULL, 't' }, { "clients", required_argument, NULL, 'c' },
+        { "seconds", required_argument, NULL, 's' }, { "method", required_argument, NULL, 'm' },
+        { "miner", required_argument, NULL, 'M' }, { 0 },
+    };
+    const char *cmd = "bench rpc";
+    bench_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.clients = 32;
+    cfg.seconds = 5;
+    cfg.method = B_MIXED;
+    cfg.miner = 1000;
+    const char *home = NULL, *url = NULL, *token_file = NULL;
+    bool json = false;
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'H': home = optarg; break;
+        case 'j': json = true; break;
+        case 'u': url = optarg; break;
+        case 't': token_file = optarg; break;
+        case 'c': cfg.clients = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 's': cfg.seconds = strtod(optarg, NULL); break;
+        case 'M':
+            if (sm_cli_parse_miner(cmd, optarg, &cfg.miner))
+                return 2;
+            break;
+        case 'm':
+            if (strcmp(optarg, "alloc") == 0)
+                cfg.method = B_ALLOC;
+            else if (strcmp(optarg, "report") == 0)
+                cfg.method = B_REPORT;
+            else if (strcmp(optarg, "mixed") == 0)
+                cfg.method = B_MIXED;
+            else if (strcmp(optarg, "ping") == 0)
+                cfg.method = B_PING;
+            else
+                return sm_cli_usage(cmd, "--method must be alloc, report, mixed or ping");
+            break;
+        default: return sm_cli_usage(cmd, "unknown option");
+        }
+    }
+    if (optind < argc)
+        return sm_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
+    if (cfg.clients == 0 || cfg.clients > 10000 || !(cfg.seconds > 0) || cfg.seconds > 3600)
+        return sm_cli_usage(cmd, "--clients must be 1..10000 and --seconds 0..3600");
+    sm_home h;
+    sp_err err;
+    char base[512];
+    if (!url || !token_file) {
+        if (sm_home_resolve(home, &h, &err) != SP_OK)
+            return sp_cli_fail("%s: %s", cmd, err.msg);
+        if (!url && sm_home_base_url(&h, base, sizeof base, &err) != SP_OK)
+            return sp_cli_fail("%s: %s", cmd, err.msg);
+        if (!url)
+            url = base;
+        if (!token_file)
+            token_file = h.admin_token;
+    }
+    if (parse_url(url, &cfg))
+        return sm_cli_usage(cmd, "--url must be http://HOST:PORT");
+    if (read_token(token_file, &cfg))
+        return 1;
+
+    client *cl = calloc(cfg.clients, sizeof *cl);
+    pthread_t *th = calloc(cfg.clients, sizeof *th);
+    if (!cl || !th) {
+        free(cl);
+        free(th);
+        return sp_cli_fail("%s: out of memory", cmd);
+    }
+    uint64_t start = now_ns(), deadline = start + (uint64_t)(cfg.seconds * 1e9);
+    unsigned started = 0;
+    for (unsigned i = 0; i < cfg.clients; i++) {
+        cl[i] = (client){ .cfg = &cfg, .index = i, .fd = -1, .deadline_ns = deadline };
+        if (pthread_create(&th[i], NULL, client_main, &cl[i]) != 0)
+            break;
+        started++;
+    }
+    uint64_t ok = 0, errors = 0, nulls = 0;
+    size_t total = 0;
+    const char *first_err = NULL;
+    for (unsigned i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        ok += cl[i].ok;
+        errors += cl[i].errors;
+        nulls += cl[i].nulls;
+        total += cl[i].n_lat;
+        if (!first_err && cl[i].err[0] && (cl[i].errors || cl[i].fd < 0))
+            first_err = cl[i].err;
+    }
+    double elapsed = (double)(now_ns() - start) / 1e9;
+    uint32_t *all = malloc((total ? total : 1) * sizeof *all);
+    size_t k = 0;
+    for (unsigned i = 0; i < started && all; i++) {
+        memcpy(all + k, cl[i].lat_us, cl[i].n_lat * sizeof *all);
+        k += cl[i].n_lat;
+    }
+    if (all)
+        qsort(all, k, sizeof *all, cmp_u32);
+    static const char *const names[] = { "alloc", "report", "mixed", "ping" };
+    double rate = (double)ok / elapsed;
+    if (json) {
+        printf("{\"Method\":\"%s\",\"Clients\":%u,\"Seconds\":%.3f,\"Requests\":%" PRIu64 ",\"Errors\":%" PRIu64
+               ",\"NullAllocations\":%" PRIu64 ",\"PerSecond\":%.1f,\"P50Ms\":%.3f,\"P90Ms\":%.3f,"
+               "\"P99Ms\":%.3f,\"MaxMs\":%.3f}\n", names[cfg.method], cfg.clients, elapsed, ok, errors,
+               nulls, rate, pct(all, k, 0.5), pct(all, k, 0.9), pct(all, k, 0.99), k ? all[k - 1] / 1000.0 : 0);
+    } else {
+        printf("bench rpc: %s, %u clients, %.1f s against %s:%s\n", names[cfg.method], cfg.clients, elapsed,
+               cfg.host, cfg.port);
+        printf("  requests: %" PRIu64 " (%.0f/s), errors: %" PRIu64 "%s\n", ok, rate, errors,
+               nulls ? " (some AllocateSector answers were null: no numbers left?)" : "");
+        printf("  latency:  p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n", pct(all, k, 0.5),
+               pct(all, k, 0.9), pct(all, k, 0.99), k ? all[k - 1] / 1000.0 : 0);
+    }
+    if (first_err)
+        fprintf(stderr, "bench rpc: first error: %s\n", first_err);
+    for (unsigned i = 0; i < cfg.clients; i++) {
+        if (cl[i].fd >= 0)
+            close(cl[i].fd);
+        free(cl[i].lat_us);
+    }
+    free(all);
+    free(cl);
+    free(th);
+    explicit_bzero(cfg.token, sizeof cfg.token);
+    return errors || ok == 0 ? 1 : 0;
+}
