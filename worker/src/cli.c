@@ -10,6 +10,10 @@ extern const char wk_check_config_usage[];
 extern const char wk_plan_usage[];
 extern const char wk_info_usage[];
 
+/* cmd_processor.c */
+int wk_cmd_processor(int argc, char **argv);
+extern const char wk_processor_usage[];
+
 const sp_cmd wk_cmds[] = {
     { "check-config", wk_cmd_check_config, "check a worker config against a machine's topology",
       wk_check_config_usage },
@@ -17,5 +21,7 @@ const sp_cmd wk_cmds[] = {
       wk_plan_usage },
     { "info", wk_cmd_info, "show this machine's topology and GPUs (and a config's placement)",
       wk_info_usage },
+    { "processor", wk_cmd_processor, "run one stage's tasks (started by the daemon)",
+      wk_processor_usage },
     { NULL, NULL, NULL, NULL },
 };
