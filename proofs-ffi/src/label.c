@@ -193,8 +193,10 @@ pf_status pf_sdr_last_labels(const pf_graph *g, const uint8_t replica_id[32], in
         clock_gettime(CLOCK_MONOTONIC, &t1);
         memcpy(last_labels[layer - 1], l.cur + bytes - 32, 32);
         if (opts->progress) {
-            pf_progress_event ev = { layer, layers,
-                                     (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, 0 };
+            pf_progress_event ev = {
+                .layer = layer, .layers = layers,
+                .seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+            };
             opts->progress(opts->progress_ctx, &ev);
         }
     }

@@ -35,6 +35,8 @@ typedef struct pf_labeler {
     int producers;
     uint32_t lookahead;        /* ring slots; 0 = default */
     uint32_t stride;           /* nodes a producer claims at a time; 0 = default */
+    uint64_t *direct;          /* when non-NULL: nodes the hashing thread labeled without a
+                                  staged slot (its producers were late) */
 } pf_labeler;
 
 /* SHA-256 state after the prefix block of (replica_id, layer, node). */

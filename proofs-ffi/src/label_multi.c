@@ -92,22 +92,38 @@ static void prefix_state(const pf_labeler *l, uint64_t v, uint8_t block[64], uin
         pf_sha256_compress_portable(st, block, 1);
 }
 
-/* The hashing thread labels node v on its own, as the single-thread path does. */
-static void label_direct(shared *s, uint64_t v, uint8_t block[64])
+/* The hashing thread labels node v on its own, as the single-thread path does; with
+ * SHA-NI the next node's prefix state is computed on the way (next->for_node = v + 1), in
+ * case that node has no slot either. */
+typedef struct direct_next {
+    uint64_t for_node;
+    uint32_t st[8];
+} direct_next;
+
+static void label_direct(shared *s, uint64_t v, uint8_t block[64], direct_next *next)
 {
     const pf_labeler *l = s->l;
     uint32_t st[8];
-    prefix_state(l, v, block, st);
+    if (next->for_node == v)
+        memcpy(st, next->st, sizeof st);
+    else
+        prefix_state(l, v, block, st);
     const uint32_t *par = l->parents + v * PF_DEGREE;
     const uint8_t *ptr[PF_DEGREE];
     for (int k = 0; k < PF_BASE_DEGREE; k++)
         ptr[k] = l->cur + (size_t)par[k] * 32;
     for (int k = PF_BASE_DEGREE; k < s->np; k++)
         ptr[k] = l->prev + (size_t)par[k] * 32;
-    if (l->use_ni)
+    if (l->use_ni && v + 1 < l->nodes) {
+        for (int i = 0; i < 8; i++)
+            block[36 + i] = (uint8_t)((v + 1) >> (56 - 8 * i));
+        pf_label_node_ni_next(st, ptr, s->np, l->cur + v * 32, block, next->st);
+        next->for_node = v + 1;
+    } else if (l->use_ni) {
         pf_label_node_ni(st, ptr, s->np, l->cur + v * 32);
-    else
+    } else {
         pf_label_node_portable(st, ptr, s->np, l->cur + v * 32);
+    }
 }
 
 static void fill_slot(shared *s, uint64_t v, uint8_t block[64])
@@ -187,6 +203,7 @@ static void *hasher(void *arg)
     atomic_store_explicit(&s->done, 1, memory_order_release);
     uint8_t block[64];
     prefix_template(l, s->layer, block);
+    direct_next next = { 0, { 0 } };
     uint64_t ready = 1;
     for (uint64_t v = 1; v < l->nodes; v++) {
         if (v >= ready) {
@@ -199,7 +216,7 @@ static void *hasher(void *arg)
                 /* The producers are behind (descheduled, or on a slow core): label this
                  * node without them rather than wait.  They skip the nodes done here. */
                 s->direct++;
-                label_direct(s, v, block);
+                label_direct(s, v, block, &next);
                 atomic_store_explicit(&s->done, v + 1, memory_order_release);
                 goto checks;
             }
@@ -294,6 +311,8 @@ pf_status pf_label_layer_multi(const pf_labeler *l, uint32_t layer, pf_error *er
         pthread_join(tids[i], NULL);
     if (started > producers)
         pthread_join(tids[0], NULL);
+    if (l->direct)
+        *l->direct = s->direct;
     if (s->status == PF_EINTERRUPTED) {
         st = PF_EINTERRUPTED;
         if (err) {

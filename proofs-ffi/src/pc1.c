@@ -305,6 +305,8 @@ static pf_status label_layers(pc1_run *r, int first, pf_error *err)
     for (int layer = first; layer <= layers; layer++) {
         l.cur = r->buf[layer & 1];
         l.prev = r->buf[(layer - 1) & 1];
+        uint64_t direct = 0;
+        l.direct = &direct;
         double t0 = now_s();
         st = o->multicore ? pf_label_layer_multi(&l, (uint32_t)layer, err)
                           : pf_label_layer_single(&l, (uint32_t)layer, err);
@@ -319,7 +321,8 @@ static pf_status label_layers(pc1_run *r, int first, pf_error *err)
         if ((st = writer_start(&r->w, r->dir, layer, l.cur, r->bytes, err)) != PF_OK)
             return st;
         if (o->progress) {
-            pf_progress_event ev = { layer, layers, dt, 0 };
+            pf_progress_event ev = { .layer = layer, .layers = layers, .seconds = dt,
+                                     .direct_nodes = direct };
             o->progress(o->progress_ctx, &ev);
         }
     }
@@ -407,7 +410,7 @@ pf_status pf_pc1(int proof_id, const char *cache_dir, uint64_t sector_id,
     if ((st = prepare_resume(&r, sector_id, &complete, err)) != PF_OK)
         goto done;
     for (int layer = 1; layer <= complete && r.opts->progress; layer++) {
-        pf_progress_event ev = { layer, r.info->layers, 0, 1 };
+        pf_progress_event ev = { .layer = layer, .layers = r.info->layers, .resumed = 1 };
         r.opts->progress(r.opts->progress_ctx, &ev);
     }
     if (complete < r.info->layers) {

@@ -417,6 +417,7 @@ static int cmd_pc1(int argc, char **argv)
 
 typedef struct bench_log {
     double seconds[16];
+    uint64_t direct;
     int n;
 } bench_log;
 
@@ -425,6 +426,7 @@ static void bench_progress(void *ctx, const pf_progress_event *ev)
     bench_log *b = ctx;
     if (!ev->resumed && b->n < 16)
         b->seconds[b->n++] = ev->seconds;
+    b->direct += ev->direct_nodes;
     fprintf(stderr, "bench pc1: layer %d/%d labeled in %.2fs\n", ev->layer, ev->layers, ev->seconds);
 }
 
@@ -497,7 +499,7 @@ static int cmd_bench_pc1(int argc, char **argv)
     uint8_t prover[32] = { 0xe8, 0x07 }, ticket[32], comm_d[32];
     memset(ticket, 0x42, 32);
     pf_zero_comm(info->sector_size, comm_d, NULL);
-    bench_log blog = { { 0 }, 0 };
+    bench_log blog = { { 0 }, 0, 0 };
     so.progress = bench_progress;
     so.progress_ctx = &blog;
     so.cancel = (const volatile int *)&g_cancel;
@@ -540,6 +542,9 @@ static int cmd_bench_pc1(int argc, char **argv)
     cJSON_AddNumberToObject(o, "sha256_library_chain_per_s", (double)(int64_t)lim.library);
     cJSON_AddNumberToObject(o, "sha256_unrolled_chain_per_s", (double)(int64_t)lim.unrolled);
     cJSON_AddNumberToObject(o, "sha256_rounds_only_per_s", (double)(int64_t)lim.rounds_only);
+    /* nodes the hashing thread had to label without its producers (they fell behind) */
+    cJSON_AddNumberToObject(o, "hasher_direct_fraction",
+                            (double)(int64_t)((double)blog.direct / ((double)(info->nodes - 1) * blog.n) * 1000) / 1000);
     cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)rss);
     cJSON_AddNumberToObject(o, "rss_budget_bytes", (double)budget);
     cJSON_AddNumberToObject(o, "parent_cache_seconds", (double)(int64_t)(pcache_s * 1000) / 1000);

@@ -122,6 +122,8 @@ typedef struct pf_progress_event {
     int layers;
     double seconds;            /* labeling time of this layer */
     int resumed;               /* 1 when the layer was loaded from a previous run */
+    uint64_t direct_nodes;     /* multi-core: nodes the hashing thread labeled itself because
+                                  the producers were late (0 = they always kept up) */
 } pf_progress_event;
 
 typedef struct pf_sdr_options {
