@@ -14,6 +14,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@ typedef struct pc2_ctx {
     int layer_fd[MAX_LAYERS];
     int staged_fd;
     uint64_t staged_size;
+    int lock_fd;                 /* flock on <cache_dir>/sealpipe-pc2.lock */
 
     out_file sealed;
     out_file *tree_c, *tree_r;   /* base_count each */
@@ -76,6 +78,24 @@ static int cancelled(const pc2_ctx *c, const char *stage, uint64_t done, uint64_
 }
 
 /* ---- opening ---- */
+
+/* One PC2 per cache directory at a time: two would write the same temporary files.  The
+ * lock goes away with the process, so a crashed PC2 never blocks the next one. */
+static pf_status take_lock(pc2_ctx *c, pf_error *err)
+{
+    char path[PATH_LEN];
+    int n = snprintf(path, sizeof path, "%s/sealpipe-pc2.lock", c->cache_dir);
+    if (n < 0 || n >= (int)sizeof path)
+        return pf_tree_fail(err, PF_EINVAL, "cache directory path is too long");
+    c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (c->lock_fd < 0)
+        return pf_tree_fail(err, pf_tree_io_status(errno), "%s: %s (is the cache directory "
+                            "writable?)", path, strerror(errno));
+    if (flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return pf_tree_fail(err, PF_EINVAL, "%s: another PC2 is running on this cache "
+                            "directory; wait for it or stop it", path);
+    return PF_OK;
+}
 
 static pf_status open_inputs(pc2_ctx *c, pf_error *err)
 {
@@ -430,6 +450,8 @@ static void close_out(out_file *f)
 
 static void release(pc2_ctx *c)
 {
+    if (c->lock_fd >= 0)
+        close(c->lock_fd);   /* drops the flock */
     for (int l = 0; l < c->layers; l++)
         if (c->layer_fd[l] >= 0)
             close(c->layer_fd[l]);
@@ -509,6 +531,7 @@ pf_status pf_pc2_shaped(const pf_tree_shape *shape, int layers, const char *cach
     c->staged_path = staged_path;
     c->opt = opt;
     c->staged_fd = -1;
+    c->lock_fd = -1;
     c->sealed.fd = c->p_aux.fd = -1;
     for (int l = 0; l < MAX_LAYERS; l++)
         c->layer_fd[l] = -1;
@@ -539,7 +562,8 @@ pf_status pf_pc2_shaped(const pf_tree_shape *shape, int layers, const char *cach
     }
     for (size_t i = 0; i < bc; i++)
         c->tree_c[i].fd = c->tree_r[i].fd = -1;
-    if ((st = open_inputs(c, err)) || (st = open_outputs(c, sealed_path, err)))
+    if ((st = take_lock(c, err)) || (st = open_inputs(c, err)) ||
+        (st = open_outputs(c, sealed_path, err)))
         goto done;
     if (opt->hasher) {
         c->hasher = opt->hasher;

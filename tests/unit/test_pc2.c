@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dirent.h>
 #include <cmocka.h>
 
 #include "pc2_hasher.h"
@@ -579,6 +581,29 @@ static void test_pc2_errors(void **state)
     assert_non_null(strstr(err.msg, "run PC1"));
     write_file(layer2, s.labels, 100);
     assert_int_equal(run_pc2(&s, 0, 2, &out, &err), PF_ECORRUPT);
+    /* a second PC2 on the same cache directory is refused while the first holds the lock */
+    {
+        char lock[400];
+        snprintf(lock, sizeof lock, "%s/sealpipe-pc2.lock", s.dir);
+        int fd = open(lock, O_RDWR | O_CREAT, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(flock(fd, LOCK_EX), 0);
+        write_file(layer2, s.labels + 64 * 32, 64 * 32);
+        write_file(s.staged, s.data, 64 * 32);
+        assert_int_equal(run_pc2(&s, 0, 1, &out, &err), PF_EINVAL);
+        assert_non_null(strstr(err.msg, "another PC2"));
+        close(fd);
+        assert_int_equal(run_pc2(&s, 0, 1, &out, &err), PF_OK);
+        unlink(lock);
+        unlink(s.sealed);
+        char p[4096];
+        pf_tree_file_path(s.dir, &s.shape, PF_TREE_C, 0, p, sizeof p);
+        unlink(p);
+        pf_tree_file_path(s.dir, &s.shape, PF_TREE_R_LAST, 0, p, sizeof p);
+        unlink(p);
+        pf_p_aux_path(s.dir, p, sizeof p);
+        unlink(p);
+    }
     /* a PC1 output of an unknown version or proof */
     pf_pc1_output pc1;
     memset(&pc1, 0, sizeof pc1);
