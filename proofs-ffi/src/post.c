@@ -129,7 +129,7 @@ pf_status pf_post_vanilla_prove(int post_proof_id, const pf_post_replica *replic
 
 static pf_status vanilla_verify(const post_ctx *c, const uint64_t *challenges,
                                 const pf_post_public_replica *pub,
-                                const pf_post_vanilla_proof *p, pf_error *err)
+                                const pf_post_vanilla_proof *p, pf_hash_memo *m, pf_error *err)
 {
     if (p->sector_id != pub->sector_id || memcmp(p->comm_r, pub->comm_r, 32) != 0)
         return pf_cm_fail(err, PF_EVERIFY, "the proof is for sector %llu / another comm_r, not "
@@ -159,7 +159,7 @@ static pf_status vanilla_verify(const post_ctx *c, const uint64_t *challenges,
         char what[96];
         snprintf(what, sizeof what, "sector %llu challenge %zu", (unsigned long long)pub->sector_id,
                  i);
-        if ((st = pf_merkle_proof_verify(mp, PF_HASH_POSEIDON, challenges[i], what, err)))
+        if ((st = pf_merkle_verify_memo(mp, PF_HASH_POSEIDON, challenges[i], what, m, err)))
             return st;
     }
     return PF_OK;
@@ -178,8 +178,10 @@ pf_status pf_post_vanilla_verify(int post_proof_id, const uint8_t randomness[32]
         return pf_cm_fail(err, PF_ENOMEM, "out of memory");
     st = pf_post_sector_challenges(post_proof_id, randomness, sector_index, pub->sector_id, ch,
                                    err);
+    pf_hash_memo *m = pf_hash_memo_new();
     if (!st)
-        st = vanilla_verify(&c, ch, pub, p, err);
+        st = vanilla_verify(&c, ch, pub, p, m, err);
+    pf_hash_memo_free(m);
     free(ch);
     if (!st)
         pf_cm_ok(err);
@@ -329,9 +331,10 @@ static pf_status generate_post(int post_proof_id, int winning, const uint8_t ran
     qsort(sorted, n, sizeof *sorted, cmp_replica);
     for (size_t i = 1; i < n; i++)
         if (sorted[i]->sector_id == sorted[i - 1]->sector_id) {
+            uint64_t dup = sorted[i]->sector_id;
             free(sorted);
             return pf_cm_fail(err, PF_EINVAL, "sector %llu is given twice",
-                              (unsigned long long)sorted[i]->sector_id);
+                              (unsigned long long)dup);
         }
     st = prove_all(&c, randomness, sorted, n, res, err);
     free(sorted);
@@ -394,7 +397,8 @@ static pf_status verify_post(int post_proof_id, int winning, const uint8_t rando
     pf_post_vanilla_proof vp;
     memset(&vp, 0, sizeof vp);
     vp.sector.inclusion_proofs = calloc(c.count, sizeof *vp.sector.inclusion_proofs);
-    if (!sorted || !ch || !vp.sector.inclusion_proofs) {
+    pf_hash_memo *memo = pf_hash_memo_new();
+    if (!sorted || !ch || !vp.sector.inclusion_proofs || !memo) {
         st = pf_cm_fail(err, PF_ENOMEM, "out of memory");
         goto done;
     }
@@ -424,9 +428,10 @@ static pf_status verify_post(int post_proof_id, int winning, const uint8_t rando
             memcpy(mp->hashes, r + 32, (size_t)c.r_hashes * 32);
             r += 32 * (1 + (size_t)c.r_hashes);
         }
-        st = vanilla_verify(&c, ch, &sorted[i], &vp, err);
+        st = vanilla_verify(&c, ch, &sorted[i], &vp, memo, err);
     }
 done:
+    pf_hash_memo_free(memo);
     free(sorted);
     free(ch);
     pf_post_vanilla_proof_free(&vp);
