@@ -178,13 +178,13 @@ typedef struct pf_fr_bench {
     double ghz;                  /* measured core clock (dependent adds), 0 when unknown */
 } pf_fr_bench;
 
-/* Times `count` Fr products on each path. */
+/* Times `count` Fr products on each path (on the calling thread's CPU time). */
 void pf_bench_fr_mul(uint64_t count, pf_fr_bench *out);
 /* Hashes `count` random inputs of `arity` through the CPU batch hasher with `threads`
  * threads, as columns (columns = 1: one input array per element) or as tree nodes; returns
- * the elapsed seconds. */
+ * the elapsed seconds and (cpu_seconds may be NULL) the process CPU seconds spent. */
 pf_status pf_bench_poseidon(int arity, int columns, uint64_t count, int threads,
-                            double *seconds, pf_error *err);
+                            double *seconds, double *cpu_seconds, pf_error *err);
 /* Field products in one Poseidon hash of that arity in the optimized form (S-boxes and
  * matrices; research/perf.md 1.2 counts the same): 584 for arity 2, 2004 for 8, 2922 for
  * 11.  0 for an unsupported arity. */
