@@ -266,6 +266,20 @@ static bool same_precommit(const sm_sector *s, const sm_precommit *pc)
            memcmp(s->pc_ticket, pc->ticket, 32) == 0 && s->pc_ticket_epoch == pc->ticket_epoch;
 }
 
+/* True when c (little-endian) is below the BLS12-381 scalar field modulus r, as every
+ * commitment is. */
+static bool field_element(const uint8_t c[32])
+{
+    static const uint8_t r[32] = {
+        0x01, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xfe, 0x5b, 0xfe, 0xff, 0x02, 0xa4, 0xbd, 0x53,
+        0x05, 0xd8, 0xa1, 0x09, 0x08, 0xd8, 0x39, 0x33, 0x48, 0x7d, 0x9d, 0x29, 0x53, 0xa7, 0xed, 0x73,
+    };
+    for (int i = 31; i >= 0; i--)
+        if (c[i] != r[i])
+            return c[i] < r[i];
+    return false;
+}
+
 /* The checks of a new precommit; false with *out filled when it is refused. */
 static bool check_precommit(sm_db *db, const sm_chain *c, int64_t head, const sm_sector *s,
                             const sm_precommit *pc, sm_answer *out, sp_code *rc, sp_err *err)
@@ -290,7 +304,7 @@ static bool check_precommit(sm_db *db, const sm_chain *c, int64_t head, const sm
         return false;
     }
     static const uint8_t zero[32];
-    if ((pc->comm_r[31] & 0xc0) || memcmp(pc->comm_r, zero, 32) == 0) {
+    if (!field_element(pc->comm_r) || memcmp(pc->comm_r, zero, 32) == 0) {
         answer(out, SM_SUBMIT_REJECTED, "CommR is not a valid commitment (zero, or not a field element)");
         return false;
     }

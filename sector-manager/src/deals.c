@@ -261,7 +261,8 @@ static const char SQL_RELEASE[] =
     "UPDATE deals SET state = 'Queued', last_sector = sector, sector = NULL, seq = NULL, "
     "offset = NULL, updated_ms = ?3 WHERE miner = ?1 AND sector = ?2 AND state = 'Assigned'";
 
-sp_code sm_deals_release_in(sm_db *db, uint64_t miner, uint64_t number, sp_err *err)
+sp_code sm_deals_release_in(sm_db *db, uint64_t miner, uint64_t number, int64_t *released,
+                            sp_err *err)
 {
     sm_stmt *s;
     sp_code rc = sm_db_stmt(db, SQL_RELEASE, &s, err);
@@ -270,7 +271,11 @@ sp_code sm_deals_release_in(sm_db *db, uint64_t miner, uint64_t number, sp_err *
     sm_bind_i64(s, 1, (int64_t)miner);
     sm_bind_i64(s, 2, (int64_t)number);
     sm_bind_i64(s, 3, (int64_t)sp_wall_ms());
-    return sm_step_done(s, err);
+    if ((rc = sm_step_done(s, err)))
+        return rc;
+    if (released)
+        *released = sm_db_changes(db);
+    return SP_OK;
 }
 
 static const char SQL_SECTOR_BY_SIZE[] =
@@ -314,12 +319,13 @@ static sp_code renumber_in(sm_db *db, uint64_t miner, uint64_t number, sp_err *e
 }
 
 static const char SQL_RELEASED[] =
-    "SELECT id, state, sector FROM deals WHERE miner = ?1 AND last_sector = ?2 ORDER BY id";
+    "SELECT count(*) FROM deals WHERE miner = ?1 AND last_sector = ?2 AND state = 'Queued'";
 static const char SQL_RETAKE[] =
     "UPDATE deals SET state = 'Assigned', sector = ?2, last_sector = NULL, updated_ms = ?3 "
     "WHERE miner = ?1 AND last_sector = ?2 AND state = 'Queued'";
 
-sp_code sm_deals_retake_in(sm_db *db, uint64_t miner, uint64_t number, sp_err *err)
+sp_code sm_deals_retake_in(sm_db *db, uint64_t miner, uint64_t number, int64_t expected,
+                           sp_err *err)
 {
     sm_stmt *s;
     sp_code rc = sm_db_stmt(db, SQL_RELEASED, &s, err);
@@ -327,20 +333,17 @@ sp_code sm_deals_retake_in(sm_db *db, uint64_t miner, uint64_t number, sp_err *e
         return rc;
     sm_bind_i64(s, 1, (int64_t)miner);
     sm_bind_i64(s, 2, (int64_t)number);
-    int r;
-    while ((r = sm_step(s, err)) == 1) {
-        const char *st = sm_col_text(s, 1);
-        if (!st || strcmp(st, "Queued") != 0) {
-            int64_t id = sm_col_i64(s, 0);
-            sm_stmt_reset(s);
-            return sp_fail(err, SP_ESTATE, "deal %" PRId64 " of sector s-t0%" PRIu64 "-%" PRIu64
-                           " went to another sector after the abort; the sector cannot be restored",
-                           id, miner, number);
-        }
-    }
+    int r = sm_step(s, err);
+    int64_t queued = r == 1 ? sm_col_i64(s, 0) : 0;
     sm_stmt_reset(s);
     if (r < 0)
         return step_error(err);
+    if (queued != expected)
+        return sp_fail(err, SP_ESTATE, "%lld of the %lld deals of sector s-t0%" PRIu64 "-%" PRIu64
+                       " went to other sectors after the abort; the sector cannot be restored",
+                       (long long)(expected - queued), (long long)expected, miner, number);
+    if (expected == 0)
+        return SP_OK;
     if ((rc = sm_db_stmt(db, SQL_RETAKE, &s, err)))
         return rc;
     sm_bind_i64(s, 1, (int64_t)miner);

@@ -46,7 +46,7 @@ const char *const sm_schema_sqlite[] = {
     "  pre_abort_state TEXT,"
     "  worker_done INTEGER NOT NULL DEFAULT 0,"
     "  last_error TEXT,"
-    "  deals_acquired INTEGER NOT NULL DEFAULT 0,"
+    "  released_deals INTEGER NOT NULL DEFAULT 0,"
     "  ticket BLOB, ticket_epoch INTEGER,"
     "  pc_comm_r BLOB, pc_comm_d BLOB, pc_ticket BLOB, pc_ticket_epoch INTEGER,"
     "  pc_submit_epoch INTEGER, pc_state INTEGER NOT NULL DEFAULT 0,"

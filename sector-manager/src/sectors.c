@@ -414,6 +414,9 @@ static const char SQL_ABORT[] =
     "pre_abort_state = CASE WHEN aborted = 1 THEN pre_abort_state ELSE state END, "
     "state = 'Aborted', updated_ms = ?5 WHERE miner = ?1 AND number = ?2";
 
+static const char SQL_RELEASED_DEALS[] =
+    "UPDATE sectors SET released_deals = ?3 WHERE miner = ?1 AND number = ?2";
+
 static sp_code abort_in(sm_db *db, const sm_sector *sec, const char *reason, bool by_worker,
                         sp_err *err)
 {
@@ -426,9 +429,18 @@ static sp_code abort_in(sm_db *db, const sm_sector *sec, const char *reason, boo
     sm_bind_text(s, 3, reason);
     sm_bind_i64(s, 4, by_worker);
     sm_bind_i64(s, 5, (int64_t)sp_wall_ms());
+    int64_t released = 0;
     if ((rc = sm_step_done(s, err)) ||
-        (rc = sm_deals_release_in(db, sec->miner, sec->number, err)) ||
+        (rc = sm_deals_release_in(db, sec->miner, sec->number, &released, err)) ||
         (rc = sm_stores_release_in(db, sec->miner, sec->number, err)))
+        return rc;
+    if (released && (rc = sm_db_stmt(db, SQL_RELEASED_DEALS, &s, err)) == SP_OK) {
+        sm_bind_i64(s, 1, (int64_t)sec->miner);
+        sm_bind_i64(s, 2, (int64_t)sec->number);
+        sm_bind_i64(s, 3, released);
+        rc = sm_step_done(s, err);
+    }
+    if (rc)
         return rc;
     return sm_sectors_event_in(db, sec->miner, sec->number, by_worker ? "worker" : "admin",
                                by_worker ? sec->worker : NULL, by_worker ? sec->location : NULL,
@@ -492,9 +504,25 @@ fail:
     return rc;
 }
 
+static const char SQL_GET_RELEASED[] =
+    "SELECT released_deals FROM sectors WHERE miner = ?1 AND number = ?2";
+
+static int64_t released_deals_in(sm_db *db, uint64_t miner, uint64_t number)
+{
+    sm_stmt *s;
+    if (sm_db_stmt(db, SQL_GET_RELEASED, &s, NULL) != SP_OK)
+        return -1;
+    sm_bind_i64(s, 1, (int64_t)miner);
+    sm_bind_i64(s, 2, (int64_t)number);
+    int64_t n = sm_step(s, NULL) == 1 ? sm_col_i64(s, 0) : -1;
+    sm_stmt_reset(s);
+    return n;
+}
+
 static const char SQL_RESTORE[] =
     "UPDATE sectors SET finalized = 0, aborted = 0, abort_reason = NULL, "
-    "state = coalesce(pre_abort_state, 'Allocated'), pre_abort_state = NULL, updated_ms = ?3 "
+    "state = coalesce(pre_abort_state, 'Allocated'), pre_abort_state = NULL, released_deals = 0, "
+    "updated_ms = ?3 "
     "WHERE miner = ?1 AND number = ?2";
 
 sp_code sm_sectors_restore(sm_db *db, uint64_t miner, uint64_t number, sp_err *err)
@@ -517,7 +545,7 @@ sp_code sm_sectors_restore(sm_db *db, uint64_t miner, uint64_t number, sp_err *e
                      miner, number);
         goto fail;
     }
-    if ((rc = sm_deals_retake_in(db, miner, number, err)))
+    if ((rc = sm_deals_retake_in(db, miner, number, released_deals_in(db, miner, number), err)))
         goto fail;
     if ((rc = sm_db_stmt(db, SQL_RESTORE, &s, err)))
         goto fail;

@@ -55,10 +55,13 @@ sp_code sm_deals_comm_d(uint64_t sector_size, const sm_deal_piece *p, size_t n,
                         uint8_t comm_d[32], sp_err *err);
 
 /* Inside the caller's write transaction: */
-sp_code sm_deals_release_in(sm_db *db, uint64_t miner, uint64_t number, sp_err *err);
-/* Takes back the deals last released from this sector; SP_ESTATE when one of them went
- * to another sector meanwhile. */
-sp_code sm_deals_retake_in(sm_db *db, uint64_t miner, uint64_t number, sp_err *err);
+/* Puts the sector's deals back in the queue; *released (may be NULL) counts them. */
+sp_code sm_deals_release_in(sm_db *db, uint64_t miner, uint64_t number, int64_t *released,
+                            sp_err *err);
+/* Takes back the `expected` deals released from this sector; SP_ESTATE when fewer are
+ * still queued (another sector took one meanwhile). */
+sp_code sm_deals_retake_in(sm_db *db, uint64_t miner, uint64_t number, int64_t expected,
+                           sp_err *err);
 sp_code sm_deals_seal_in(sm_db *db, uint64_t miner, uint64_t number, sp_err *err);
 
 typedef struct sm_deal_row {
