@@ -42,8 +42,17 @@ typedef struct fr {
 
 /* ---- limb primitives ---- */
 
-#if PF_LIMB_BITS == 64
-/* a*b + c + *carry (never overflows 128 bits); the high word goes to *carry. */
+#if PF_LIMB_BITS == 64 && defined(__SIZEOF_INT128__) && !defined(PF_NO_INT128)
+/* a*b + c + *carry (never overflows 128 bits); the high word goes to *carry.  Compilers
+ * that have a 128-bit integer (clang for CPU targets: PoCL) turn this into one widening
+ * multiply; some OpenCL libraries build 64-bit mul_hi from 32-bit pieces. */
+inline limb fr_mac(limb a, limb b, limb c, limb *carry)
+{
+    unsigned __int128 x = (unsigned __int128)a * b + c + *carry;
+    *carry = (limb)(x >> 64);
+    return (limb)x;
+}
+#elif PF_LIMB_BITS == 64
 inline limb fr_mac(limb a, limb b, limb c, limb *carry)
 {
     limb lo = a * b, hi = mul_hi(a, b);
@@ -54,7 +63,9 @@ inline limb fr_mac(limb a, limb b, limb c, limb *carry)
     *carry = hi;
     return lo;
 }
+#endif
 
+#if PF_LIMB_BITS == 64
 /* a + b + *carry (carry 0 or 1), carry out in *carry. */
 inline limb fr_adc(limb a, limb b, limb *carry)
 {
@@ -106,6 +117,7 @@ inline fr fr_reduce_once(fr t)
 {
     fr d;
     limb bw = 0;
+    #pragma unroll
     for (int i = 0; i < FR_N; i++)
         d.l[i] = fr_sbb(t.l[i], FR_P[i], &bw);
     return bw ? t : d;
@@ -115,6 +127,7 @@ inline fr fr_add(fr a, fr b)
 {
     fr s;
     limb c = 0;
+    #pragma unroll
     for (int i = 0; i < FR_N; i++)
         s.l[i] = fr_adc(a.l[i], b.l[i], &c);
     /* a + b < 2p < 2^256: no carry out of the top limb */
@@ -125,10 +138,12 @@ inline fr fr_sub(fr a, fr b)
 {
     fr d;
     limb bw = 0;
+    #pragma unroll
     for (int i = 0; i < FR_N; i++)
         d.l[i] = fr_sbb(a.l[i], b.l[i], &bw);
     if (bw) {
         limb c = 0;
+        #pragma unroll
         for (int i = 0; i < FR_N; i++)
             d.l[i] = fr_adc(d.l[i], FR_P[i], &c);
     }
@@ -142,19 +157,24 @@ inline fr fr_sub(fr a, fr b)
 fr fr_mul(fr a, fr b)
 {
     limb t[FR_N];
+    #pragma unroll
     for (int j = 0; j < FR_N; j++)
         t[j] = 0;
+    #pragma unroll
     for (int i = 0; i < FR_N; i++) {
         limb bi = b.l[i], ca = 0, cm = 0;
+        #pragma unroll
         for (int j = 0; j < FR_N; j++)
             t[j] = fr_mac(a.l[j], bi, t[j], &ca);
         limb m = t[0] * FR_INV;
         (void)fr_mac(m, FR_P[0], t[0], &cm);   /* low word is zero by the choice of m */
+        #pragma unroll
         for (int j = 1; j < FR_N; j++)
             t[j - 1] = fr_mac(m, FR_P[j], t[j], &cm);
         t[FR_N - 1] = ca + cm;
     }
     fr r;
+    #pragma unroll
     for (int j = 0; j < FR_N; j++)
         r.l[j] = t[j];
     return fr_reduce_once(r);
@@ -203,6 +223,7 @@ inline ulong4 fr_pack(fr a)
 inline int fr_is_canonical(fr a)
 {
     limb bw = 0;
+    #pragma unroll
     for (int i = 0; i < FR_N; i++)
         (void)fr_sbb(a.l[i], FR_P[i], &bw);
     return bw != 0;
@@ -211,6 +232,7 @@ inline int fr_is_canonical(fr a)
 inline fr fr_const(__constant const limb *k)
 {
     fr r;
+    #pragma unroll
     for (int i = 0; i < FR_N; i++)
         r.l[i] = k[i];
     return r;
@@ -226,6 +248,7 @@ inline fr fr_to_mont(fr a)
 inline fr fr_from_mont(fr a)
 {
     fr one;
+    #pragma unroll
     for (int i = 0; i < FR_N; i++)
         one.l[i] = 0;
     one.l[0] = 1;

@@ -2,6 +2,7 @@
  * proofs-ffi/src/poseidon.h) and the one batch kernel that column hashing and tree rows
  * share.  Built once per arity and limb width, after fr.cl, with
  *   -DARITY=a -DPF_RP=<partial rounds> -DPF_LIMB_BITS=32|64 [-DPF_CONST=__global]
+ *   [-DPF_UNROLL_WIDTH]
  * so the state lives in registers and every loop over the width has a constant bound.
  *
  * Constants: pf_poseidon_get(arity)->blob, Montgomery limbs, laid out as
@@ -21,6 +22,15 @@
 #define PF_CONST __constant
 #endif
 
+/* GPUs keep the state in registers only when every index into it is a constant, so the
+ * host asks for the width loops unrolled there (-DPF_UNROLL_WIDTH); CPU devices compile
+ * faster and run as fast without. */
+#ifdef PF_UNROLL_WIDTH
+#define UNROLL_W _Pragma("unroll")
+#else
+#define UNROLL_W
+#endif
+
 #define WIDTH (ARITY + 1)
 #define HALF_FULL 4
 #define EL FR_N   /* limbs per element in the constants blob */
@@ -28,6 +38,7 @@
 inline fr pk(PF_CONST const limb *k, int e)
 {
     fr r;
+    #pragma unroll
     for (int i = 0; i < FR_N; i++)
         r.l[i] = k[e * EL + i];
     return r;
@@ -44,12 +55,15 @@ inline fr sbox(fr x)
 inline void mix_dense(fr *s, PF_CONST const limb *m)
 {
     fr out[WIDTH];
+    UNROLL_W
     for (int j = 0; j < WIDTH; j++) {
         fr acc = fr_mul(s[0], pk(m, j));
+        UNROLL_W
         for (int i = 1; i < WIDTH; i++)
             acc = fr_add(acc, fr_mul(s[i], pk(m, i * WIDTH + j)));
         out[j] = acc;
     }
+    UNROLL_W
     for (int j = 0; j < WIDTH; j++)
         s[j] = out[j];
 }
@@ -58,6 +72,7 @@ inline void mix_dense(fr *s, PF_CONST const limb *m)
 inline fr mix_dense_col1(const fr *s, PF_CONST const limb *m)
 {
     fr acc = fr_mul(s[0], pk(m, 1));
+    UNROLL_W
     for (int i = 1; i < WIDTH; i++)
         acc = fr_add(acc, fr_mul(s[i], pk(m, i * WIDTH + 1)));
     return acc;
@@ -70,8 +85,10 @@ inline void mix_sparse(fr *s, PF_CONST const limb *sp)
     PF_CONST const limb *v_rest = sp + WIDTH * EL;
     fr s0 = s[0];
     fr acc = fr_mul(s[0], pk(sp, 0));
+    UNROLL_W
     for (int i = 1; i < WIDTH; i++)
         acc = fr_add(acc, fr_mul(s[i], pk(sp, i)));
+    UNROLL_W
     for (int j = 1; j < WIDTH; j++)
         s[j] = fr_add(s[j], fr_mul(s0, pk(v_rest, j - 1)));
     s[0] = acc;
@@ -85,10 +102,13 @@ fr poseidon_permute(fr *s, PF_CONST const limb *blob)
     PF_CONST const limb *pre = mds + WIDTH * WIDTH * EL;
     PF_CONST const limb *sp = pre + WIDTH * WIDTH * EL;
 
+    UNROLL_W
+
     for (int i = 0; i < WIDTH; i++)
         s[i] = fr_add(s[i], pk(k, i));
     k += WIDTH * EL;
     for (int r = 0; r < HALF_FULL; r++) {
+        UNROLL_W
         for (int i = 0; i < WIDTH; i++)
             s[i] = fr_add(sbox(s[i]), pk(k, i));
         k += WIDTH * EL;
@@ -101,11 +121,13 @@ fr poseidon_permute(fr *s, PF_CONST const limb *blob)
         sp += (2 * WIDTH - 1) * EL;
     }
     for (int r = 0; r < HALF_FULL - 1; r++) {
+        UNROLL_W
         for (int i = 0; i < WIDTH; i++)
             s[i] = fr_add(sbox(s[i]), pk(k, i));
         k += WIDTH * EL;
         mix_dense(s, mds);
     }
+    UNROLL_W
     for (int i = 0; i < WIDTH; i++)
         s[i] = sbox(s[i]);
     return mix_dense_col1(s, mds);
@@ -127,6 +149,7 @@ __kernel void pf_poseidon(__global const ulong4 *in, ulong in_off, ulong hash_st
     fr s[WIDTH];
     s[0] = fr_raw(tag);
     __global const ulong4 *src = in + in_off + (ulong)i * hash_stride;
+    UNROLL_W
     for (int e = 0; e < ARITY; e++) {
         fr raw = fr_raw(src[(ulong)e * elem_stride]);
         if (!fr_is_canonical(raw))

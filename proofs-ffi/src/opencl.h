@@ -90,6 +90,8 @@ typedef struct pf_hasher_opencl_options {
     size_t batch;            /* hashes per device batch; 0 = chosen from the device memory */
     int global_constants;    /* 1: Poseidon constants in __global memory even where they fit
                               * the device's __constant buffer (tests that path) */
+    int unroll;              /* 0 = default (GPUs: yes), 1 = unroll the width loops so the
+                              * state stays in registers, -1 = do not */
 } pf_hasher_opencl_options;
 
 /* An OpenCL backend for PC2 on the device `device_spec` names (NULL: the environment, then

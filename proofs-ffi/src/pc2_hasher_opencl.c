@@ -51,6 +51,7 @@ typedef struct cl_hasher {
     cl_context ctx;
     int limbs;
     int global_constants;
+    int unroll;
     size_t batch;
     slot slots[2];
     arity_prog progs[MAX_PROGS];
@@ -104,8 +105,10 @@ static pf_status get_prog(cl_hasher *h, int arity, arity_prog **out, pf_error *e
         return fail(err, PF_EINVAL, "OpenCL hasher: more than %d arities in one hasher", MAX_PROGS);
     size_t blob_bytes = c->blob_len * sizeof(pf_fr);
     char opts[200];
-    snprintf(opts, sizeof opts, "-DARITY=%d -DPF_RP=%d -DPF_LIMB_BITS=%d%s", arity, c->rp, h->limbs,
-             h->global_constants || blob_bytes > h->dev.max_constant ? " -DPF_CONST=__global" : "");
+    snprintf(opts, sizeof opts, "-DARITY=%d -DPF_RP=%d -DPF_LIMB_BITS=%d%s%s", arity, c->rp,
+             h->limbs,
+             h->global_constants || blob_bytes > h->dev.max_constant ? " -DPF_CONST=__global" : "",
+             h->unroll ? " -DPF_UNROLL_WIDTH" : "");
     static const char *const sources[] = { "fr.cl", "poseidon.cl" };
     cl_program prog;
     pf_status st = pf_cl_program(&h->dev, sources, 2, opts, &prog, err);
@@ -130,6 +133,7 @@ static pf_status get_prog(cl_hasher *h, int arity, arity_prog **out, pf_error *e
                                  NULL) != CL_SUCCESS || wg == 0)
         wg = 1;
     size_t want = (h->dev.type & CL_DEVICE_TYPE_GPU) ? GPU_LOCAL : CPU_LOCAL;
+    if (getenv("XLOCAL")) want = (size_t)atoi(getenv("XLOCAL"));
     p->local = 1;
     while (p->local * 2 <= want && p->local * 2 <= wg)
         p->local *= 2;
@@ -605,6 +609,7 @@ pf_status pf_hasher_opencl_new_opts(const char *device_spec, const pf_hasher_ope
         goto fail;
     }
     h->global_constants = opt && opt->global_constants;
+    h->unroll = opt && opt->unroll ? opt->unroll > 0 : (h->dev.type & CL_DEVICE_TYPE_GPU) != 0;
     h->batch = opt && opt->batch ? opt->batch : default_batch(&h->dev);
     if (h->batch > (1u << 24))
         h->batch = 1u << 24;   /* bad indices are 32-bit: batch * arity < 2^32 */
