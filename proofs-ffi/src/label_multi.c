@@ -29,7 +29,7 @@
 
 #include "sha256.h"
 
-#define DEFAULT_LOOKAHEAD 1024
+#define DEFAULT_LOOKAHEAD 4096
 #define DEFAULT_STRIDE 64
 #define MAX_PRODUCERS 32
 #define CHECK_EVERY ((uint64_t)1 << 14)
@@ -62,14 +62,14 @@ typedef struct producer_arg {
 } producer_arg;
 
 /* Waits politely: a producer ahead of the hashing thread has nothing to do for a while,
- * and on a small machine it may share a core with someone who has. */
-static void nap(unsigned *spins)
+ * and on a small machine it may share a core (or a CPU quota) with the hashing thread. */
+static void nap(unsigned *spins, long ns)
 {
-    if (++*spins < 64) {
+    if (++*spins < 16) {
         _mm_pause();
         return;
     }
-    struct timespec ts = { 0, 20000 };
+    struct timespec ts = { 0, ns };
     nanosleep(&ts, NULL);
 }
 
@@ -157,7 +157,7 @@ static void *producer(void *arg)
     const pf_labeler *l = s->l;
     if (pa->cpu >= 0)
         (void)pf_sdr_bind_cpu(pa->cpu);
-    /* Naps are short (20 us); the default 50 us timer slack would triple them. */
+    /* Naps are short (20-100 us); the default 50 us timer slack would stretch them. */
     (void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     uint8_t block[64];
     prefix_template(l, s->layer, block);
@@ -166,21 +166,26 @@ static void *producer(void *arg)
         if (start >= l->nodes)
             break;
         uint64_t end = start + s->stride < l->nodes ? start + s->stride : l->nodes;
-        for (uint64_t v = start; v < end; v++) {
+        /* Room for the whole stride (slots of nodes below done + lookahead are free).  When
+         * the ring is full, sleep until half of it is free again: few wakeups, and a ring
+         * still half full for the hashing thread. */
+        if (end > atomic_load_explicit(&s->done, memory_order_acquire) + s->lookahead) {
+            const uint64_t resume = end - s->lookahead / 2;
             unsigned spins = 0;
-            while (v >= atomic_load_explicit(&s->done, memory_order_acquire) + s->lookahead) {
+            while (atomic_load_explicit(&s->done, memory_order_acquire) < resume) {
                 if (atomic_load_explicit(&s->stop, memory_order_relaxed))
                     return NULL;
-                nap(&spins);
+                nap(&spins, 100000);
             }
-            fill_slot(s, v, block);
         }
+        for (uint64_t v = start; v < end; v++)
+            fill_slot(s, v, block);
         /* Publish in node order: wait for the stride before ours. */
         unsigned spins = 0;
         while (atomic_load_explicit(&s->staged, memory_order_acquire) != start) {
             if (atomic_load_explicit(&s->stop, memory_order_relaxed))
                 return NULL;
-            nap(&spins);
+            nap(&spins, 20000);
         }
         atomic_store_explicit(&s->staged, end, memory_order_release);
     }
