@@ -25,6 +25,8 @@
 #define GPU_BATCH (1u << 19)
 #define CPU_BATCH (1u << 14)
 #define GPU_LOCAL 64
+/* room left in the constant space for the kernels' own __constant tables */
+#define CONST_MARGIN 4096
 #define CPU_LOCAL 16   /* PoCL vectorizes across a work-group; 16 measured best */
 
 typedef struct arity_prog {
@@ -107,7 +109,8 @@ static pf_status get_prog(cl_hasher *h, int arity, arity_prog **out, pf_error *e
     char opts[200];
     snprintf(opts, sizeof opts, "-DARITY=%d -DPF_RP=%d -DPF_LIMB_BITS=%d%s%s", arity, c->rp,
              h->limbs,
-             h->global_constants || blob_bytes > h->dev.max_constant ? " -DPF_CONST=__global" : "",
+             h->global_constants || blob_bytes + CONST_MARGIN > h->dev.max_constant
+                 ? " -DPF_CONST=__global" : "",
              h->unroll ? " -DPF_UNROLL_WIDTH" : "");
     static const char *const sources[] = { "fr.cl", "poseidon.cl" };
     cl_program prog;
@@ -335,6 +338,8 @@ static pf_status enqueue_batch(cl_hasher *h, arity_prog *p, const stream *j, siz
             return cl_fail(h, err, "downloading hashes", rc);
     }
     rc = clEnqueueReadBuffer(s->q, s->bad, CL_FALSE, 0, sizeof(cl_uint), &h->bads[k], 0, NULL, NULL);
+    if (rc == CL_SUCCESS)
+        rc = clFlush(s->q);   /* submit now: the other slot's host work overlaps this batch */
     return rc == CL_SUCCESS ? PF_OK : cl_fail(h, err, "downloading the bad-input flag", rc);
 }
 
@@ -436,6 +441,8 @@ static pf_status upload(cl_hasher *h, cl_mem dst, size_t off, const uint8_t *src
         memcpy(s->pinned_ptr, src + pos, n);
         cl_int rc = clEnqueueWriteBuffer(s->q, dst, CL_FALSE, off + pos, n, s->pinned_ptr, 0, NULL,
                                          &s->staged);
+        if (rc == CL_SUCCESS)
+            rc = clFlush(s->q);
         if (rc != CL_SUCCESS)
             return cl_fail(h, err, "uploading tree leaves", rc);
     }
