@@ -29,3 +29,5 @@ $(BUILD)/proofs-ffi/src/fr_adx.o: EXTRA_CFLAGS += -mbmi2 -madx
 $(BUILD)/proofs-ffi/src/poseidon_adx.o: EXTRA_CFLAGS += -mbmi2 -madx
 # SDR node labeling with SHA-NI (label.c checks the CPU before choosing it).
 $(BUILD)/proofs-ffi/src/label_ni.o: EXTRA_CFLAGS += -msha -msse4.1 -mssse3
+# Four-lane BLAKE2b Feistel for parent-cache generation (graph.c checks for AVX2 first).
+$(BUILD)/proofs-ffi/src/feistel_avx2.o: EXTRA_CFLAGS += -mavx2

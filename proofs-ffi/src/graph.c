@@ -154,11 +154,35 @@ struct fill_job {
     uint32_t *table;
 };
 
+/* Nodes whose expander parents are permuted in one batch on the AVX2 path. */
+#define BATCH_NODES 128
+
 static void *fill_worker(void *arg)
 {
     const struct fill_job *j = arg;
-    for (uint64_t i = 0; i < j->count; i++)
-        pf_graph_parents(j->g, j->first + i, j->table + i * PF_DEGREE);
+    const pf_graph *g = j->g;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2")) {
+        for (uint64_t i = 0; i < j->count; i++)
+            pf_graph_parents(g, j->first + i, j->table + i * PF_DEGREE);
+        return NULL;
+    }
+    uint64_t in[BATCH_NODES * PF_EXP_DEGREE], out[BATCH_NODES * PF_EXP_DEGREE];
+    for (uint64_t at = 0; at < j->count; at += BATCH_NODES) {
+        uint64_t n = j->count - at < BATCH_NODES ? j->count - at : BATCH_NODES;
+        for (uint64_t i = 0; i < n * PF_EXP_DEGREE; i++)
+            in[i] = (j->first + at) * PF_EXP_DEGREE + i;
+        pf_feistel_permute_many_avx2(g, in, out, (size_t)(n * PF_EXP_DEGREE));
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t *row = j->table + (at + i) * PF_DEGREE;
+            pf_graph_base_parents(g, j->first + at + i, row);
+            for (int e = 0; e < PF_EXP_DEGREE; e++) {
+                uint64_t t = out[i * PF_EXP_DEGREE + (uint64_t)e];
+                row[PF_BASE_DEGREE + e] = g->api_version == 100 ? (uint32_t)t / PF_EXP_DEGREE
+                                                                : (uint32_t)(t / PF_EXP_DEGREE);
+            }
+        }
+    }
     return NULL;
 }
 

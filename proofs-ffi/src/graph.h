@@ -13,6 +13,9 @@ unsigned pf_feistel_half_bits(uint64_t domain);
 void pf_graph_fill_table(const pf_graph *g, uint64_t first, uint64_t count, uint32_t *table,
                          int threads);
 
+/* pf_feistel_permute of n indices with AVX2 (feistel_avx2.c; CPU checked by the caller). */
+void pf_feistel_permute_many_avx2(const pf_graph *g, const uint64_t *in, uint64_t *out, size_t n);
+
 /* CPUs this process may run on (sched_getaffinity), at least 1. */
 int pf_allowed_cpus(void);
 

@@ -295,6 +295,45 @@ static void test_feistel_permutation(void **state)
     }
 }
 
+static void test_feistel_avx2_matches_scalar(void **state)
+{
+    (void)state;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2"))
+        skip();
+    static const uint64_t nodes[] = { 5, 64, 1000, 1u << 18, 1u << 30, 1ull << 31 };
+    uint64_t in[203], out[203];
+    for (size_t t = 0; t < sizeof nodes / sizeof nodes[0]; t++) {
+        pf_graph g;
+        uint8_t pid[32] = { (uint8_t)(t + 3) };
+        assert_int_equal(pf_graph_init(&g, nodes[t], pid, 110, NULL), PF_OK);
+        for (size_t n = 0; n <= 203; n += 29) {   /* batch sizes not multiples of 4, and 0 */
+            for (size_t i = 0; i < n; i++)
+                in[i] = (i * 0x9e3779b97f4a7c15ULL + t) % g.feistel_domain;
+            pf_feistel_permute_many_avx2(&g, in, out, n);
+            for (size_t i = 0; i < n; i++)
+                assert_true(out[i] == pf_feistel_permute(&g, in[i]));
+        }
+    }
+    /* The batched table path, including API 1.0's u32 truncation high in a 64GiB graph
+     * (expander values >= 2^32 there). */
+    for (int proof = 4; proof <= 9; proof += 5) {
+        pf_graph g;
+        assert_int_equal(pf_graph_init_proof(&g, proof, NULL), PF_OK);
+        uint32_t table[300 * PF_DEGREE], row[PF_DEGREE];
+        uint64_t first = g.nodes - 300;
+        pf_graph_fill_table(&g, first, 300, table, 2);
+        int high = 0;
+        for (uint64_t i = 0; i < 300; i++) {
+            pf_graph_parents(&g, first + i, row);
+            assert_memory_equal(row, table + i * PF_DEGREE, sizeof row);
+            for (int e = 0; e < PF_EXP_DEGREE; e++)
+                high |= pf_feistel_permute(&g, (first + i) * PF_EXP_DEGREE + (uint64_t)e) >> 32 != 0;
+        }
+        assert_true(high);
+    }
+}
+
 static void table_digest_hex(int proof, char hex[65])
 {
     pf_graph g;
@@ -577,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_graph_node_parents),
         cmocka_unit_test(test_graph_properties),
         cmocka_unit_test(test_feistel_permutation),
+        cmocka_unit_test(test_feistel_avx2_matches_scalar),
         cmocka_unit_test(test_table_digests),
         cmocka_unit_test(test_cache_names),
         cmocka_unit_test(test_cache_generate_and_repair),
