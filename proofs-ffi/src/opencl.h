@@ -121,4 +121,21 @@ pf_status pf_hasher_opencl_column_rows(pf_hasher *h, int layers, const uint8_t *
                                        uint64_t leaves, int arity, int rows, uint8_t *out,
                                        long *bad, pf_error *err);
 
+/* ---- choosing a backend, and rows on any backend (for PC2) ---- */
+
+/* The hasher PC2 should use: gpu NULL -> the OpenCL device SEALPIPE_OPENCL_DEVICE names when
+ * that is set (the worker sets it for a processor's GPU), else the CPU backend with `threads`
+ * threads; gpu "cpu" -> the CPU backend; anything else -> that OpenCL device spec. */
+pf_status pf_hasher_select(const char *gpu, int threads, pf_hasher **out, pf_error *err);
+/* Leaves per PC2 chunk that keep this backend busy: 0 for the CPU backend (PC2's default),
+ * 8^7 on a GPU (about (layers + 3) * 64 MiB of host memory), 8^5 on other devices. */
+uint64_t pf_hasher_preferred_chunk(const pf_hasher *h);
+/* pf_hasher_opencl_rows / _column_rows on an OpenCL hasher; on any other backend the same
+ * results through h->columns and h->nodes row by row. */
+pf_status pf_hasher_rows(pf_hasher *h, int arity, uint8_t *buf, uint64_t leaves, int rows,
+                         long *bad, pf_error *err);
+pf_status pf_hasher_column_rows(pf_hasher *h, int layers, const uint8_t *const *cols,
+                                uint64_t leaves, int arity, int rows, uint8_t *out, long *bad,
+                                pf_error *err);
+
 #endif

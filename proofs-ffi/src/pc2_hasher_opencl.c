@@ -15,6 +15,7 @@
 #include "opencl.h"
 
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -670,4 +671,56 @@ int pf_hasher_opencl_limbs(const pf_hasher *h)
 size_t pf_hasher_opencl_batch(const pf_hasher *h)
 {
     return ((const cl_hasher *)h)->batch;
+}
+
+/* ---- backend choice and rows on any backend ---- */
+
+pf_status pf_hasher_select(const char *gpu, int threads, pf_hasher **out, pf_error *err)
+{
+    if (!gpu) {
+        const char *env = getenv(PF_CL_ENV_DEVICE);
+        if (!env || !*env)
+            return pf_hasher_cpu_new(threads, out, err);
+        return pf_hasher_opencl_new(env, out, err);
+    }
+    if (strcasecmp(gpu, "cpu") == 0)
+        return pf_hasher_cpu_new(threads, out, err);
+    return pf_hasher_opencl_new(gpu, out, err);
+}
+
+uint64_t pf_hasher_preferred_chunk(const pf_hasher *h)
+{
+    if (!pf_hasher_is_opencl(h))
+        return 0;
+    return (pf_hasher_opencl_device(h)->type & CL_DEVICE_TYPE_GPU) ? 1ULL << 21 : 1ULL << 15;
+}
+
+pf_status pf_hasher_rows(pf_hasher *h, int arity, uint8_t *buf, uint64_t leaves, int rows,
+                         long *bad, pf_error *err)
+{
+    if (pf_hasher_is_opencl(h))
+        return pf_hasher_opencl_rows(h, arity, buf, leaves, rows, bad, err);
+    uint64_t total = 0;
+    pf_status st = check_rows(leaves, arity, rows, &total, err);
+    uint64_t off = 0, w = leaves;
+    for (int r = 0; !st && r < rows; r++) {
+        st = h->nodes(h, arity, buf + off * 32, (size_t)(w / (uint64_t)arity), buf + (off + w) * 32,
+                      bad, err);
+        off += w;
+        w /= (uint64_t)arity;
+    }
+    return st;
+}
+
+pf_status pf_hasher_column_rows(pf_hasher *h, int layers, const uint8_t *const *cols,
+                                uint64_t leaves, int arity, int rows, uint8_t *out, long *bad,
+                                pf_error *err)
+{
+    if (pf_hasher_is_opencl(h))
+        return pf_hasher_opencl_column_rows(h, layers, cols, leaves, arity, rows, out, bad, err);
+    uint64_t total = 0;
+    pf_status st = check_rows(leaves, arity, rows, &total, err);
+    if (st || (st = h->columns(h, layers, cols, (size_t)leaves, out, bad, err)))
+        return st;
+    return pf_hasher_rows(h, arity, out, leaves, rows, bad, err);
 }

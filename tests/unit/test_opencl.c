@@ -196,6 +196,37 @@ static void test_select(void **state)
     assert_false(pf_hasher_is_opencl(fx.cpu));
 }
 
+static void test_backend_choice(void **state)
+{
+    (void)state;
+    need_device();
+    pf_hasher *h = NULL;
+    pf_error err = { 0 };
+    unsetenv(PF_CL_ENV_DEVICE);
+    assert_int_equal(pf_hasher_select(NULL, 1, &h, &err), PF_OK);
+    assert_string_equal(h->name, "cpu");
+    assert_int_equal(pf_hasher_preferred_chunk(h), 0);
+    h->destroy(h);
+    /* the worker names a processor's GPU in the environment */
+    setenv(PF_CL_ENV_DEVICE, "0", 1);
+    assert_int_equal(pf_hasher_select(NULL, 1, &h, &err), PF_OK);
+    assert_true(pf_hasher_is_opencl(h));
+    assert_int_equal(pf_hasher_preferred_chunk(h),
+                     (fx.dev.type & CL_DEVICE_TYPE_GPU) ? 1u << 21 : 1u << 15);
+    h->destroy(h);
+    /* explicit choices win over the environment */
+    assert_int_equal(pf_hasher_select("CPU", 1, &h, &err), PF_OK);
+    assert_string_equal(h->name, "cpu");
+    h->destroy(h);
+    unsetenv(PF_CL_ENV_DEVICE);
+    assert_int_equal(pf_hasher_select("0", 1, &h, &err), PF_OK);
+    assert_true(pf_hasher_is_opencl(h));
+    h->destroy(h);
+    h = NULL;
+    assert_int_equal(pf_hasher_select("no-such-device-xyz", 1, &h, &err), PF_EINVAL);
+    assert_null(h);
+}
+
 static void test_build_error(void **state)
 {
     (void)state;
@@ -622,9 +653,10 @@ static void check_sector(uint64_t nodes)
     }
     memcpy(tr_cl, tr_cpu, nodes * 32);
     long bad = -1;
-    assert_int_equal(fx.cpu->columns(fx.cpu, layers, cols, nodes, tc_cpu, &bad, &err), PF_OK);
-    cpu_rows(8, tc_cpu, nodes, rows);
-    cpu_rows(8, tr_cpu, nodes, rows);
+    /* the backend-neutral helpers PC2 calls, on the CPU backend */
+    assert_int_equal(pf_hasher_column_rows(fx.cpu, layers, cols, nodes, 8, rows, tc_cpu, &bad,
+                                           &err), PF_OK);
+    assert_int_equal(pf_hasher_rows(fx.cpu, 8, tr_cpu, nodes, rows, &bad, &err), PF_OK);
     pf_hasher *h = fx.cl[nodes > 4096 ? 0 : 1];
     assert_int_equal(pf_hasher_opencl_column_rows(h, layers, cols, nodes, 8, rows, tc_cl, &bad,
                                                   &err), PF_OK);
@@ -668,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_error_names),
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_select),
+        cmocka_unit_test(test_backend_choice),
         cmocka_unit_test(test_build_error),
         cmocka_unit_test(test_fr_64),
         cmocka_unit_test(test_fr_32),
