@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sp_cli.h"
+#include "wk_cli.h"
 #include "wk_config.h"
 #include "wk_placement.h"
 #include "wk_topology.h"
@@ -202,7 +203,10 @@ int wk_cmd_info(int argc, char **argv)
         argv2[n++] = (char *)a.synthetic;
     }
     argv2[n] = NULL;
-    return wk_cmd_plan(n, argv2);
+    rc = wk_cmd_plan(n, argv2);
+    /* the sealing threads, and the running daemon's view of them (cmd_threads.c) */
+    wk_info_threads(a.config);
+    return rc;
 }
 
 #define TOPOLOGY_HELP                                                                       \
@@ -243,5 +247,7 @@ const char wk_info_usage[] =
     "Prints the topology as the worker sees it: allowed CPUs, NUMA nodes, L3 caches with\n"
     "their cores, and GPUs with their index, PCI address, driver names and NUMA node.\n"
     "These are the numbers a config's cpuset, numa, gpu and near_gpu refer to.  With -c,\n"
-    "also prints that config's placement (as `seal-worker plan`).\n\n" TOPOLOGY_HELP
-    "  -c, --config FILE   also show this config's placement\n";
+    "also prints that config's placement (as `seal-worker plan`), its sealing threads, and,\n"
+    "when the daemon runs, its threads' states and its processors (pid, binding, restarts).\n\n"
+    TOPOLOGY_HELP
+    "  -c, --config FILE   also show this config's placement, threads and live state\n";
