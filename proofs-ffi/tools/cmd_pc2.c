@@ -458,6 +458,10 @@ static int fabricate_layer(const char *cmd, const char *path, uint64_t nodes, ui
     static uint64_t buf[CH * 4];
     uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
     for (uint64_t done = 0; done < nodes;) {
+        if (g_cancel_flag) {
+            fclose(f);
+            return tool_fail(cmd, "interrupted");
+        }
         uint64_t n = nodes - done < CH ? nodes - done : CH;
         for (uint64_t i = 0; i < n * 4; i++) {
             x ^= x << 13;
@@ -598,6 +602,7 @@ static int cmd_bench_pc2(int argc, char **argv)
                              dir ? dir : "/tmp", strerror(errno));
         }
         int rc = 0;
+        catch_signals();   /* Ctrl-C still removes the work directory */
         for (int l = 1; l <= info->layers && !rc; l++) {
             snprintf(path, sizeof path, "%s/sc-02-data-layer-%d.dat", base, l);
             rc = fabricate_layer(cmd, path, info->nodes, (uint64_t)l);
@@ -614,7 +619,7 @@ static int cmd_bench_pc2(int argc, char **argv)
             memset(&pc1, 0, sizeof pc1);
             pc1.version = PF_PC1_OUTPUT_VERSION;
             pc1.proof_id = id;
-            pf_pc2_options o = { .threads = t };
+            pf_pc2_options o = { .threads = t, .cancel = &g_cancel_flag };
             pf_pc2_output out;
             pf_error err;
             double t0 = now_s(), c0 = cpu_s();
