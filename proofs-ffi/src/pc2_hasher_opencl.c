@@ -80,8 +80,13 @@ static pf_status fail(pf_error *err, pf_status st, const char *fmt, ...)
 
 static pf_status cl_fail(cl_hasher *h, pf_error *err, const char *what, cl_int rc)
 {
-    return fail(err, PF_EDEVICE, "OpenCL device %d (%s): %s failed: %s (%d)", h->dev.index,
-                h->dev.name, what, pf_cl_error_name(rc), rc);
+    int memory = rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES ||
+                 rc == CL_OUT_OF_HOST_MEMORY || rc == CL_INVALID_BUFFER_SIZE;
+    return fail(err, PF_EDEVICE, "OpenCL device %d (%s): %s failed: %s (%d); %s", h->dev.index,
+                h->dev.name, what, pf_cl_error_name(rc), rc,
+                memory ? "the device or host is out of memory (another process may hold the "
+                         "GPU): free it, choose another device, or hash on the CPU (--cpu)"
+                       : "check the driver with clinfo, or hash on the CPU (--cpu)");
 }
 
 static void drain(cl_hasher *h)
@@ -316,8 +321,9 @@ static pf_status enqueue_batch(cl_hasher *h, arity_prog *p, const stream *j, siz
 {
     slot *s = &h->slots[k & 1];
     size_t in_bytes = n * (size_t)j->arity * 32;
-    pf_status st = ensure_slot(h, s, h->batch * (size_t)j->arity * 32, j->out ? h->batch * 32 : 0,
-                               err);
+    /* sized for this call's batches, not the maximum: small calls stay small */
+    size_t most = j->count < h->batch ? j->count : h->batch;
+    pf_status st = ensure_slot(h, s, most * (size_t)j->arity * 32, j->out ? most * 32 : 0, err);
     if (st || (st = wait_staged(h, s, err)))
         return st;
     stage(j, pos, n, s->pinned_ptr);
@@ -433,6 +439,8 @@ static pf_status upload(cl_hasher *h, cl_mem dst, size_t off, const uint8_t *src
                         pf_error *err)
 {
     size_t piece = h->batch * 8 * 32;
+    if (piece > bytes)
+        piece = bytes;
     for (size_t k = 0, pos = 0; pos < bytes; k++, pos += piece) {
         slot *s = &h->slots[k & 1];
         size_t n = bytes - pos < piece ? bytes - pos : piece;
