@@ -58,7 +58,8 @@ int sm_cli_call(sm_cli *c, const char *method, cJSON *params, cJSON **result)
     if (rc == SP_ENET)
         return sp_cli_fail("%s: the manager of %s does not answer (%s); is `sector-manager run` "
                            "running?", method, c->home.dir, err.msg);
-    return sp_cli_fail("%s: %s", method, err.msg);
+    /* The client's message already names the method. */
+    return sp_cli_fail("%s", err.msg);
 }
 
 void sm_cli_print_json(const cJSON *v)
