@@ -1,7 +1,7 @@
 /* clear_cache.c — filecoin-ffi clear_cache (rust-fil-proofs stacked/vanilla
  * clear_files.rs clear_cache_dir): after C1 only PoSt's files are needed, so tree_d, the
  * tree_c files and the layer labels go; tree_r_last, p_aux, t_aux and anything unknown
- * stay.  sealpipe's PC1 resume marker and lock go with the layers they describe. */
+ * stay.  sealpipe's PC1 resume marker and the PC1/PC2 locks go with the files they guard. */
 #include "commit_internal.h"
 
 #include <dirent.h>
@@ -17,7 +17,12 @@ static int removable(const char *name)
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
             return 1;
-    return strcmp(name, "sealpipe-pc1.marker") == 0 || strcmp(name, "sealpipe-pc1.lock") == 0;
+    static const char *const sealpipe[] = { "sealpipe-pc1.marker", "sealpipe-pc1.lock",
+                                            "sealpipe-pc2.lock" };
+    for (size_t i = 0; i < sizeof sealpipe / sizeof sealpipe[0]; i++)
+        if (strcmp(name, sealpipe[i]) == 0)
+            return 1;
+    return 0;
 }
 
 pf_status pf_clear_cache(const char *cache_dir, int *removed, pf_error *err)

@@ -184,4 +184,13 @@ pf_status pf_synth_proofs_read(const pf_commit_geom *g, const char *cache_dir,
                                const uint8_t comm_c[32], const uint8_t comm_r_last[32],
                                pf_porep_vanilla_proof *proofs, pf_error *err);
 
+/* pf_unseal_range with the in-memory limit (sectors of at most mem_nodes nodes are
+ * labeled in memory, larger ones by PC1 in a scratch directory) and the parent cache
+ * directory PC1 uses (NULL: pf_parent_cache_dir's default). */
+pf_status pf_unseal_range_with(int proof_id, const char *cache_dir, const char *sealed_path,
+                               int out_fd, uint64_t sector_id, const uint8_t prover_id[32],
+                               const uint8_t ticket[32], const uint8_t comm_d[32],
+                               uint64_t offset, uint64_t length, uint64_t mem_nodes,
+                               const char *parent_cache_dir, pf_error *err);
+
 #endif

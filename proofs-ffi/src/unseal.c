@@ -88,8 +88,8 @@ static void remove_dir(const char *dir)
 
 static pf_status key_on_disk(int proof_id, const pf_seal_proof_info *info, const char *cache_dir,
                              uint64_t sector_id, const uint8_t prover_id[32],
-                             const uint8_t ticket[32], const uint8_t comm_d[32], unseal_key *k,
-                             pf_error *err)
+                             const uint8_t ticket[32], const uint8_t comm_d[32],
+                             const char *parent_cache_dir, unseal_key *k, pf_error *err)
 {
     int n = snprintf(k->tmp_dir, sizeof k->tmp_dir, "%s/.unseal-XXXXXX", cache_dir);
     if (n < 0 || (size_t)n >= sizeof k->tmp_dir || !mkdtemp(k->tmp_dir)) {
@@ -99,8 +99,8 @@ static pf_status key_on_disk(int proof_id, const pf_seal_proof_info *info, const
         return st;
     }
     pf_pc1_output out;
-    pf_status st = pf_pc1(proof_id, k->tmp_dir, sector_id, prover_id, ticket, comm_d, NULL, NULL,
-                          &out, err);
+    pf_status st = pf_pc1(proof_id, k->tmp_dir, sector_id, prover_id, ticket, comm_d,
+                          parent_cache_dir, NULL, &out, err);
     if (st) {
         pf_cm_prefix(err, "unseal: regenerating the layers");
         return st;
@@ -181,6 +181,16 @@ pf_status pf_unseal_range(int proof_id, const char *cache_dir, const char *seale
                           const uint8_t ticket[32], const uint8_t comm_d[32], uint64_t offset,
                           uint64_t length, pf_error *err)
 {
+    return pf_unseal_range_with(proof_id, cache_dir, sealed_path, out_fd, sector_id, prover_id,
+                                ticket, comm_d, offset, length, UNSEAL_MEM_NODES, NULL, err);
+}
+
+pf_status pf_unseal_range_with(int proof_id, const char *cache_dir, const char *sealed_path,
+                               int out_fd, uint64_t sector_id, const uint8_t prover_id[32],
+                               const uint8_t ticket[32], const uint8_t comm_d[32],
+                               uint64_t offset, uint64_t length, uint64_t mem_nodes,
+                               const char *parent_cache_dir, pf_error *err)
+{
     const pf_seal_proof_info *info = pf_seal_proof(proof_id);
     if (!info)
         return pf_cm_fail(err, PF_EINVAL, "unseal: seal proof id %d is not registered", proof_id);
@@ -223,10 +233,10 @@ pf_status pf_unseal_range(int proof_id, const char *cache_dir, const char *seale
     }
     uint8_t replica_id[32];
     pf_replica_id(prover_id, sector_id, ticket, comm_d, info->porep_id, replica_id);
-    st = info->nodes <= UNSEAL_MEM_NODES
+    st = info->nodes <= mem_nodes
              ? key_in_memory(proof_id, info, replica_id, &k, err)
-             : key_on_disk(proof_id, info, cache_dir, sector_id, prover_id, ticket, comm_d, &k,
-                           err);
+             : key_on_disk(proof_id, info, cache_dir, sector_id, prover_id, ticket, comm_d,
+                           parent_cache_dir, &k, err);
     if (st)
         goto done;
 

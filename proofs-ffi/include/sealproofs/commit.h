@@ -393,7 +393,8 @@ pf_status pf_unseal_range(int proof_id, const char *cache_dir, const char *seale
                           uint64_t length, pf_error *err);
 
 /* filecoin-ffi clear_cache: removes what only C1 needs — sc-02-data-tree-d.dat,
- * sc-02-data-tree-c*.dat, sc-02-data-layer-*.dat, and sealpipe's PC1 marker — and keeps
+ * sc-02-data-tree-c*.dat, sc-02-data-layer-*.dat, and sealpipe's PC1 marker and PC1/PC2
+ * lock files — and keeps
  * what proving needs (sc-02-data-tree-r-last*.dat, p_aux, t_aux) and anything else.
  * *removed (may be NULL) receives the number of files deleted. */
 pf_status pf_clear_cache(const char *cache_dir, int *removed, pf_error *err);
