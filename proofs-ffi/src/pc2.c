@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -53,8 +54,10 @@ typedef struct pc2_ctx {
     out_file *tree_c, *tree_r;   /* base_count each */
     out_file p_aux;
 
-    uint8_t *labels;             /* layers * chunk * 32 */
+    uint8_t *labels;             /* layers * chunk * 32: the chunk being hashed */
     uint8_t *data;               /* chunk * 32 */
+    uint8_t *next_labels;        /* the next chunk, read while this one is hashed */
+    uint8_t *next_data;
     uint8_t *c_rows, *r_rows;    /* rows 0..chunk_rows of one chunk, bottom up */
     uint8_t *c_tops, *r_tops;    /* chunk roots of the current base tree, then rows above */
     uint8_t *c_roots, *r_roots;  /* base roots */
@@ -168,11 +171,12 @@ static pf_status open_outputs(pc2_ctx *c, const char *sealed_path, pf_error *err
 
 /* ---- one chunk ---- */
 
-static pf_status read_chunk(pc2_ctx *c, uint64_t node0, pf_error *err)
+static pf_status read_chunk(const pc2_ctx *c, uint64_t node0, uint8_t *labels, uint8_t *data,
+                            pf_error *err)
 {
     size_t bytes = (size_t)c->chunk * 32;
     for (int l = 0; l < c->layers; l++) {
-        long long n = pf_tree_pread(c->layer_fd[l], c->labels + (size_t)l * bytes, bytes,
+        long long n = pf_tree_pread(c->layer_fd[l], labels + (size_t)l * bytes, bytes,
                                     node0 * 32);
         if (n < 0)
             return pf_tree_fail(err, PF_EIO, "%s: read at byte %llu: %s", c->layer_path[l],
@@ -181,9 +185,9 @@ static pf_status read_chunk(pc2_ctx *c, uint64_t node0, pf_error *err)
             return pf_tree_fail(err, PF_ECORRUPT, "%s: ends before byte %llu; re-run PC1",
                                 c->layer_path[l], (unsigned long long)(node0 * 32 + bytes));
     }
-    memset(c->data, 0, bytes);
+    memset(data, 0, bytes);
     if (node0 * 32 < c->staged_size) {
-        long long n = pf_tree_pread(c->staged_fd, c->data, bytes, node0 * 32);
+        long long n = pf_tree_pread(c->staged_fd, data, bytes, node0 * 32);
         if (n < 0)
             return pf_tree_fail(err, PF_EIO, "staged file %s: read at byte %llu: %s",
                                 c->staged_path, (unsigned long long)(node0 * 32),
@@ -306,12 +310,13 @@ static pf_status write_rows(pc2_ctx *c, out_file *f, int lc, const uint8_t *buf,
     return PF_OK;
 }
 
+/* Hashes the chunk in c->labels / c->data and writes its rows. */
 static pf_status do_chunk(pc2_ctx *c, int tree, uint64_t k, pf_error *err)
 {
     uint64_t node0 = (uint64_t)tree * c->s->base_leaves + k * c->chunk;
     pf_status st;
     int c_rows_done = 0;
-    if ((st = read_chunk(c, node0, err)) || (st = hash_columns(c, node0, &c_rows_done, err)) ||
+    if ((st = hash_columns(c, node0, &c_rows_done, err)) ||
         (st = encode_chunk(c, node0, err)) ||
         (!c_rows_done && (st = build_rows(c, c->c_rows, c->chunk, c->chunk_rows, err))) ||
         (st = build_rows(c, c->r_rows, c->chunk, c->chunk_rows, err)) ||
@@ -327,12 +332,76 @@ static pf_status do_chunk(pc2_ctx *c, int tree, uint64_t k, pf_error *err)
     return PF_OK;
 }
 
+/* The read of the next chunk, on its own thread while the current one is hashed. */
+typedef struct prefetch {
+    const pc2_ctx *c;
+    uint64_t node0;
+    uint8_t *labels, *data;
+    pf_status st;
+    pf_error err;
+    pthread_t tid;
+    int running;
+} prefetch;
+
+static void *prefetch_main(void *arg)
+{
+    prefetch *p = arg;
+    p->st = read_chunk(p->c, p->node0, p->labels, p->data, &p->err);
+    return NULL;
+}
+
+static void prefetch_start(prefetch *p, const pc2_ctx *c, uint64_t node0)
+{
+    memset(p, 0, sizeof *p);
+    p->c = c;
+    p->node0 = node0;
+    p->labels = c->next_labels;
+    p->data = c->next_data;
+    p->running = pthread_create(&p->tid, NULL, prefetch_main, p) == 0;
+    if (!p->running)
+        prefetch_main(p);   /* no thread: read now, nothing overlaps */
+}
+
+static pf_status prefetch_finish(prefetch *p, pf_error *err)
+{
+    if (p->running)
+        pthread_join(p->tid, NULL);
+    p->running = 0;
+    if (p->st && err)
+        *err = p->err;
+    return p->st;
+}
+
+static void swap_buffers(pc2_ctx *c)
+{
+    uint8_t *t = c->labels;
+    c->labels = c->next_labels;
+    c->next_labels = t;
+    t = c->data;
+    c->data = c->next_data;
+    c->next_data = t;
+}
+
 static pf_status do_tree(pc2_ctx *c, int tree, pf_error *err)
 {
     const pf_tree_shape *s = c->s;
-    uint64_t chunks = s->base_leaves / c->chunk;
+    uint64_t chunks = s->base_leaves / c->chunk, base = (uint64_t)tree * s->base_leaves;
+    pf_status st = read_chunk(c, base, c->labels, c->data, err);
+    if (st)
+        return st;
     for (uint64_t k = 0; k < chunks; k++) {
-        pf_status st = do_chunk(c, tree, k, err);
+        prefetch pf;
+        int more = k + 1 < chunks;
+        if (more)
+            prefetch_start(&pf, c, base + (k + 1) * c->chunk);
+        st = do_chunk(c, tree, k, err);
+        if (more) {
+            /* joined on every path: the reader writes into buffers freed on failure */
+            pf_status rst = prefetch_finish(&pf, st ? NULL : err);
+            if (!st)
+                st = rst;
+            swap_buffers(c);
+        }
         if (st)
             return st;
         c->done += c->chunk;
@@ -342,7 +411,6 @@ static pf_status do_tree(pc2_ctx *c, int tree, pf_error *err)
     }
     int top_rows = s->base_rows - 1 - c->chunk_rows;
     if (top_rows > 0) {
-        pf_status st;
         if ((st = build_rows(c, c->c_tops, chunks, top_rows, err)) ||
             (st = build_rows(c, c->r_tops, chunks, top_rows, err)) ||
             (st = write_rows(c, &c->tree_c[tree], 0, c->c_tops, chunks, top_rows,
@@ -467,6 +535,8 @@ static void release(pc2_ctx *c)
     free(c->tree_r);
     free(c->labels);
     free(c->data);
+    free(c->next_labels);
+    free(c->next_data);
     free(c->c_rows);
     free(c->r_rows);
     free(c->c_tops);
@@ -522,9 +592,10 @@ pf_status pf_pc2_shaped(const pf_tree_shape *shape, int layers, const char *cach
         return st;
     if (!opt)
         opt = &defaults;
-    pc2_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    pc2_ctx *c = &ctx;
+    /* on the heap: the path buffers are too big for a small thread stack */
+    pc2_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return pf_tree_fail(err, PF_ENOMEM, "pc2: out of memory");
     c->s = shape;
     c->layers = layers;
     c->cache_dir = cache_dir;
@@ -548,13 +619,16 @@ pf_status pf_pc2_shaped(const pf_tree_shape *shape, int layers, const char *cach
     c->tree_r = calloc(bc, sizeof *c->tree_r);
     c->labels = malloc((size_t)layers * (size_t)c->chunk * 32);
     c->data = malloc((size_t)c->chunk * 32);
+    c->next_labels = malloc((size_t)layers * (size_t)c->chunk * 32);
+    c->next_data = malloc((size_t)c->chunk * 32);
     c->c_rows = malloc((size_t)rows_nodes(c->chunk, c->shift, c->chunk_rows) * 32);
     c->r_rows = malloc((size_t)rows_nodes(c->chunk, c->shift, c->chunk_rows) * 32);
     c->c_tops = malloc((size_t)rows_nodes(chunks, c->shift, shape->base_rows) * 32);
     c->r_tops = malloc((size_t)rows_nodes(chunks, c->shift, shape->base_rows) * 32);
     c->c_roots = malloc(bc * 32);
     c->r_roots = malloc(bc * 32);
-    if (!c->tree_c || !c->tree_r || !c->labels || !c->data || !c->c_rows || !c->r_rows ||
+    if (!c->tree_c || !c->tree_r || !c->labels || !c->data || !c->next_labels ||
+        !c->next_data || !c->c_rows || !c->r_rows ||
         !c->c_tops || !c->r_tops || !c->c_roots || !c->r_roots) {
         st = pf_tree_fail(err, PF_ENOMEM, "pc2: out of memory for chunks of %llu nodes",
                           (unsigned long long)c->chunk);
@@ -587,6 +661,7 @@ pf_status pf_pc2_shaped(const pf_tree_shape *shape, int layers, const char *cach
     pf_tree_ok(err);
 done:
     release(c);
+    free(c);
     return st;
 }
 

@@ -153,7 +153,8 @@ typedef struct pf_pc2_output {
  * reads the layers and the staged (fr32-padded, unsealed) data — shorter than the sector is
  * fine, the missing bytes are zeros — and writes the sealed replica to sealed_path, the
  * tree-c and tree-r-last files and p_aux into cache_dir.  Inputs are only read and are
- * streamed in chunks (memory ~ (L + 3) * chunk_nodes * 32 bytes).  Every output is written
+ * streamed in chunks, the next one read while the current one is hashed (memory
+ * ~ (2L + 4) * chunk_nodes * 32 bytes).  Every output is written
  * under a temporary name (".tmp" appended) and renamed only after all are complete and
  * synced, p_aux last, so a PC2 interrupted at any point (cancel, crash) can simply be run
  * again and gives the same files.  sealed_path must not be the staged file.
