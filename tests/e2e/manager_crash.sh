@@ -83,7 +83,9 @@ for c in $(seq 32); do
           echo
       done >"$T/alloc.$c" 2>/dev/null ) &
 done
-sleep 0.3
+# kill it once at least 32 allocations were answered, while the rest are in flight
+answered() { [ "$(cat "$T"/alloc.* 2>/dev/null | grep -c '"result":{')" -ge 32 ]; }
+sp_wait_for 20 answered
 crash
 wait_allocators() { ! jobs -r | grep -q .; }
 sp_wait_for 30 wait_allocators
