@@ -376,6 +376,126 @@ static void test_c1_ni(void **state)
     fx_free(&x);
 }
 
+/* Sub and top tree levels (shapes 8-8-0 and 8-8-2 as 32/64GiB use, on tiny sectors):
+ * every node's tree_c and tree_r_last path read by pc2's code converts to a
+ * pf_merkle_proof that encodes the node (mixed radix) and leads to the root. */
+static void test_compound_shapes(void **state)
+{
+    (void)state;
+    const int shapes[][3] = { { 8, 8, 0 }, { 8, 8, 2 }, { 8, 2, 0 }, { 8, 0, 0 } };
+    const uint64_t nodes[] = { 64, 128, 128, 64 };
+    for (int t = 0; t < 4; t++) {
+        pf_tree_shape s;
+        pf_error err;
+        assert_int_equal(pf_tree_shape_make(nodes[t], shapes[t][0], shapes[t][1], shapes[t][2], &s,
+                                            &err), PF_OK);
+        char dir[] = "/tmp/sealpipe-shape.XXXXXX", path[200];
+        assert_non_null(mkdtemp(dir));
+        uint8_t *buf = malloc(nodes[t] * 32);
+        for (int l = 0; l <= 2; l++) {
+            for (uint64_t i = 0; i < nodes[t] * 32; i++)
+                buf[i] = (uint8_t)(i * 131 + l * 17 + t);
+            for (uint64_t i = 0; i < nodes[t]; i++)
+                buf[32 * i + 31] &= 0x3f;
+            if (l)
+                snprintf(path, sizeof path, "%s/sc-02-data-layer-%d.dat", dir, l);
+            else
+                snprintf(path, sizeof path, "%s/staged", dir);
+            FILE *f = fopen(path, "wb");
+            fwrite(buf, 32, nodes[t], f);
+            fclose(f);
+        }
+        char staged[200], sealed[200];
+        snprintf(staged, sizeof staged, "%s/staged", dir);
+        snprintf(sealed, sizeof sealed, "%s/sealed", dir);
+        pf_pc2_output out;
+        assert_int_equal(pf_pc2_shaped(&s, 2, dir, staged, sealed, NULL, &out, &err), PF_OK);
+        uint32_t levels, hashes;
+        pf_shape_path_dims(&s, &levels, &hashes);
+        pf_tree_path *tp = malloc(sizeof *tp);
+        pf_merkle_proof mp;
+        for (uint64_t n = 0; n < nodes[t]; n++) {
+            assert_int_equal(pf_tree_c_path(&s, dir, n, tp, &err), PF_OK);
+            assert_int_equal(pf_merkle_from_tree_path(&s, tp, &mp, &err), PF_OK);
+            assert_int_equal(mp.levels, levels);
+            assert_int_equal(mp.kind, shapes[t][2] ? PF_MERKLE_TOP : shapes[t][1] ? PF_MERKLE_SUB
+                                                                                 : PF_MERKLE_SINGLE);
+            assert_int_equal(pf_merkle_proof_hash_offset(&mp, levels - 1) +
+                                 mp.arity[levels - 1] - 1, hashes);
+            assert_memory_equal(mp.root, out.comm_c, 32);
+            assert_int_equal(pf_merkle_proof_verify(&mp, PF_HASH_POSEIDON, n, "tree_c", &err), PF_OK);
+            assert_int_equal(pf_merkle_proof_verify(&mp, PF_HASH_POSEIDON, (n + 1) % nodes[t],
+                                                    "tree_c", &err), PF_EVERIFY);
+            assert_int_equal(pf_tree_r_last_path(&s, dir, sealed, n, tp, &err), PF_OK);
+            assert_int_equal(pf_merkle_from_tree_path(&s, tp, &mp, &err), PF_OK);
+            assert_memory_equal(mp.root, out.comm_r_last, 32);
+            assert_int_equal(pf_merkle_proof_verify(&mp, PF_HASH_POSEIDON, n, "tree_r", &err), PF_OK);
+            mp.hashes[hashes - 1][0] ^= 1;   /* the highest level's sibling */
+            assert_int_equal(pf_merkle_proof_verify(&mp, PF_HASH_POSEIDON, n, "tree_r", &err),
+                             PF_EVERIFY);
+        }
+        free(tp);
+        free(buf);
+        fx_rm_tree(dir);
+    }
+}
+
+/* The decoder never reads out of bounds or accepts junk: random single-byte changes and
+ * random lengths of a valid C1 output (run under ASan by `make asan`). */
+static void test_c1_decode_mutations(void **state)
+{
+    c1_state *s = *state;
+    pf_c1_output o, d;
+    pf_error err;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(run_c1(&s->zero, 5, &o, &err), PF_OK);
+    assert_int_equal(pf_c1_output_encode(&o, &buf, &len, &err), PF_OK);
+    srand(12345);
+    for (int i = 0; i < 3000; i++) {
+        size_t n = i % 3 == 0 ? (size_t)rand() % (len + 64) : len;
+        uint8_t *m = malloc(n ? n : 1);
+        memcpy(m, buf, n < len ? n : len);
+        if (n > len)
+            memset(m + len, 0x5a, n - len);
+        size_t at = (size_t)rand() % len;
+        if (at < n)
+            m[at] ^= (uint8_t)(1 + rand() % 255);
+        if (pf_c1_output_decode(m, n, &d, &err) == PF_OK) {
+            /* a change that still decodes must not verify (or be in a public input) */
+            assert_int_equal(n, len);
+            pf_status v = pf_c1_output_verify(&d, &err);
+            if (at >= 288)
+                assert_int_not_equal(v, PF_OK);
+            pf_c1_output_free(&d);
+        }
+        free(m);
+    }
+    free(buf);
+    pf_c1_output_free(&o);
+}
+
+/* API 1.0 (legacy graph, id 0) and NI/synthetic ids all verify through pf_c1_output_verify. */
+static void test_c1_legacy(void **state)
+{
+    (void)state;
+    fx_sector x;
+    assert_int_equal(fx_seal(&x, 0, FX_PATTERN, 8, 6), 0);
+    pf_c1_output o;
+    pf_error err;
+    assert_int_equal(run_c1(&x, 0, &o, &err), PF_OK);
+    /* the legacy graph puts the predecessor last */
+    assert_int_equal(o.proofs[0].replica_column_proofs.drg_parents[5].index,
+                     o.proofs[0].replica_column_proofs.c_x.index - 1);
+    assert_int_equal(pf_c1_output_verify(&o, &err), PF_OK);
+    /* the same proof checked as a V1_1 sector fails: another graph */
+    o.pub.proof_id = 5;
+    assert_int_not_equal(pf_c1_output_verify(&o, &err), PF_OK);
+    o.pub.proof_id = 0;
+    pf_c1_output_free(&o);
+    fx_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +506,9 @@ int main(void)
         cmocka_unit_test(test_c1_wrong_inputs),
         cmocka_unit_test(test_c1_synthetic),
         cmocka_unit_test(test_c1_ni),
+        cmocka_unit_test(test_compound_shapes),
+        cmocka_unit_test(test_c1_decode_mutations),
+        cmocka_unit_test(test_c1_legacy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
