@@ -106,7 +106,8 @@ const pf_cl_device *pf_hasher_opencl_device(const pf_hasher *h);
 int pf_hasher_opencl_limbs(const pf_hasher *h);
 size_t pf_hasher_opencl_batch(const pf_hasher *h);
 
-/* Tree rows on the device with one upload and one download: buf holds row 0 (`leaves`
+/* The hasher's rows and column_rows members (pc2_hasher.h).
+ * Tree rows on the device with one upload and one download: buf holds row 0 (`leaves`
  * nodes, a multiple of arity^rows) followed by room for rows 1..rows; row r+1 node j =
  * Poseidon_arity(row r nodes j*arity .. j*arity+arity-1).  Identical to calling h->nodes
  * row by row (which it does when the rows do not fit in device memory).  An invalid leaf
@@ -130,8 +131,9 @@ pf_status pf_hasher_select(const char *gpu, int threads, pf_hasher **out, pf_err
 /* Leaves per PC2 chunk that keep this backend busy: 0 for the CPU backend (PC2's default),
  * 8^7 on a GPU (about (layers + 3) * 64 MiB of host memory), 8^5 on other devices. */
 uint64_t pf_hasher_preferred_chunk(const pf_hasher *h);
-/* pf_hasher_opencl_rows / _column_rows on an OpenCL hasher; on any other backend the same
- * results through h->columns and h->nodes row by row. */
+/* h->rows / h->column_rows where the backend has them (the OpenCL hasher's are
+ * pf_hasher_opencl_rows / _column_rows); otherwise the same results through h->columns and
+ * h->nodes row by row. */
 pf_status pf_hasher_rows(pf_hasher *h, int arity, uint8_t *buf, uint64_t leaves, int rows,
                          long *bad, pf_error *err);
 pf_status pf_hasher_column_rows(pf_hasher *h, int layers, const uint8_t *const *cols,

@@ -648,6 +648,8 @@ pf_status pf_hasher_opencl_new_opts(const char *device_spec, const pf_hasher_ope
     h->base.name = h->name;
     h->base.columns = ocl_columns;
     h->base.nodes = ocl_nodes;
+    h->base.rows = pf_hasher_opencl_rows;
+    h->base.column_rows = pf_hasher_opencl_column_rows;
     h->base.destroy = ocl_destroy;
     *out = &h->base;
     return PF_OK;
@@ -706,8 +708,8 @@ uint64_t pf_hasher_preferred_chunk(const pf_hasher *h)
 pf_status pf_hasher_rows(pf_hasher *h, int arity, uint8_t *buf, uint64_t leaves, int rows,
                          long *bad, pf_error *err)
 {
-    if (pf_hasher_is_opencl(h))
-        return pf_hasher_opencl_rows(h, arity, buf, leaves, rows, bad, err);
+    if (h->rows)
+        return h->rows(h, arity, buf, leaves, rows, bad, err);
     uint64_t total = 0;
     pf_status st = check_rows(leaves, arity, rows, &total, err);
     uint64_t off = 0, w = leaves;
@@ -724,8 +726,8 @@ pf_status pf_hasher_column_rows(pf_hasher *h, int layers, const uint8_t *const *
                                 uint64_t leaves, int arity, int rows, uint8_t *out, long *bad,
                                 pf_error *err)
 {
-    if (pf_hasher_is_opencl(h))
-        return pf_hasher_opencl_column_rows(h, layers, cols, leaves, arity, rows, out, bad, err);
+    if (h->column_rows)
+        return h->column_rows(h, layers, cols, leaves, arity, rows, out, bad, err);
     uint64_t total = 0;
     pf_status st = check_rows(leaves, arity, rows, &total, err);
     if (st || (st = h->columns(h, layers, cols, (size_t)leaves, out, bad, err)))
