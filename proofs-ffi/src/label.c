@@ -129,7 +129,7 @@ pf_status pf_label_layer_single(const pf_labeler *l, uint32_t layer, pf_error *e
             node_fn(st[v & 1], ptr, np, cur + v * 32);
         }
         if ((v & (CHECK_EVERY - 1)) == 0) {
-            if (l->cancel && *l->cancel)
+            if ((l->cancel && *l->cancel) || (l->stop && *l->stop))
                 return interrupted(err, layer, v);
             if (l->map)
                 pf_pcache_map_advance(l->map, v);

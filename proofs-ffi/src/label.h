@@ -28,6 +28,7 @@ typedef struct pf_labeler {
     uint8_t *cur;              /* this layer: nodes * 32 bytes */
     const uint8_t *prev;       /* previous layer (layers >= 2) */
     const volatile int *cancel;
+    const volatile int *stop;  /* a second stop flag (PC1's layer writer failed) */
     int use_ni;                /* SHA-NI node function (CPU checked by the caller) */
     /* multi-core only */
     const int *cpus;           /* cpus[0] = hashing thread, then one per producer; may be NULL */

@@ -241,7 +241,7 @@ static void *hasher(void *arg)
         atomic_store_explicit(&s->done, v + 1, memory_order_release);
     checks:
         if ((v & (CHECK_EVERY - 1)) == 0) {
-            if (l->cancel && *l->cancel) {
+            if ((l->cancel && *l->cancel) || (l->stop && *l->stop)) {
                 s->status = PF_EINTERRUPTED;
                 break;
             }

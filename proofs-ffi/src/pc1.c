@@ -239,12 +239,15 @@ typedef struct writer {
     size_t len;
     pf_status status;
     pf_error err;
+    volatile int failed;       /* set on failure: stops the labeling of the next layer */
 } writer;
 
 static void *writer_main(void *arg)
 {
     writer *w = arg;
     w->status = write_file_atomic(w->dir, w->path, w->data, w->len, &w->err);
+    if (w->status != PF_OK)
+        w->failed = 1;
     return NULL;
 }
 
@@ -256,6 +259,7 @@ static pf_status writer_start(writer *w, const char *dir, int layer, const uint8
     w->data = data;
     w->len = len;
     w->status = PF_OK;
+    w->failed = 0;
     if (pthread_create(&w->tid, NULL, writer_main, w) == 0) {
         w->running = 1;
         return PF_OK;
@@ -298,8 +302,8 @@ static pf_status label_layers(pc1_run *r, int first, pf_error *err)
     const pf_sdr_options *o = r->opts;
     const int layers = r->info->layers;
     pf_labeler l = { .nodes = r->g.nodes, .parents = r->map.parents, .map = &r->map,
-                     .cancel = o->cancel, .use_ni = pf_sha256_using_ni(), .cpus = r->cpus,
-                     .ncpus = r->ncpus, .producers = o->producers };
+                     .cancel = o->cancel, .stop = &r->w.failed, .use_ni = pf_sha256_using_ni(),
+                     .cpus = r->cpus, .ncpus = r->ncpus, .producers = o->producers };
     memcpy(l.replica_id, r->replica_id, 32);
     pf_status st = PF_OK;
     for (int layer = first; layer <= layers; layer++) {
@@ -312,8 +316,16 @@ static pf_status label_layers(pc1_run *r, int first, pf_error *err)
                           : pf_label_layer_single(&l, (uint32_t)layer, err);
         double dt = now_s() - t0;
         pf_pcache_map_rewind(&r->map);
-        if (st != PF_OK)
+        if (st != PF_OK) {
+            /* A failed write of the previous layer stopped this one: report the write. */
+            pf_error werr;
+            if (writer_join(&r->w, &werr) != PF_OK) {
+                if (err)
+                    *err = werr;
+                return werr.status;
+            }
             return st;
+        }
         /* The previous layer's file was written while this one was labeled; it must be
          * finished before the buffer it reads is labeled over (next iteration). */
         if ((st = writer_join(&r->w, err)) != PF_OK)

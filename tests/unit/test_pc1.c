@@ -287,8 +287,9 @@ static void test_pc1_full_disk(void **state)
     fixture *f = *state;
     if (geteuid() != 0)
         skip();
-    /* In a child with its own mount namespace: a 12 MiB tmpfs holds layer 1 of an 8MiB
-     * sector but not layer 2. */
+    /* In a child with its own mount namespace: a 4 MiB tmpfs holds no layer of an 8MiB
+     * sector (the failed write of layer 1 stops the labeling of layer 2), 12 MiB holds
+     * layer 1 but not layer 2, 40 MiB all. */
     char dir[256];
     snprintf(dir, sizeof dir, "%s/full", f->root);
     mkdir(dir, 0755);
@@ -296,19 +297,27 @@ static void test_pc1_full_disk(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-            mount("tmpfs", dir, "tmpfs", 0, "size=12m") != 0)
+            mount("tmpfs", dir, "tmpfs", 0, "size=4m") != 0)
             _exit(77);
         uint8_t prover[32], ticket[32], comm_d[32];
         inputs(prover, ticket, comm_d, 7);
         pf_pc1_output out;
         pf_error err;
-        pf_status st = pf_pc1(6, dir, 1, prover, ticket, comm_d, f->pcache, NULL, &out, &err);
-        if (st != PF_ENOSPC || !strstr(err.msg, "space"))
-            _exit(1);
-        char l1[4096], l2[4096], tmp[4200];
+        char l1[4096], l2[4096], tmp[4200], tmp1[4200];
         pf_layer_path(dir, 1, l1, sizeof l1);
         pf_layer_path(dir, 2, l2, sizeof l2);
         snprintf(tmp, sizeof tmp, "%s.tmp", l2);
+        snprintf(tmp1, sizeof tmp1, "%s.tmp", l1);
+        pf_status st = pf_pc1(6, dir, 1, prover, ticket, comm_d, f->pcache, NULL, &out, &err);
+        if (st != PF_ENOSPC || !strstr(err.msg, "layer-1"))
+            _exit(6);
+        if (access(l1, F_OK) == 0 || access(tmp1, F_OK) == 0)
+            _exit(7);
+        if (mount(NULL, dir, NULL, MS_REMOUNT, "size=12m") != 0)
+            _exit(77);
+        st = pf_pc1(6, dir, 1, prover, ticket, comm_d, f->pcache, NULL, &out, &err);
+        if (st != PF_ENOSPC || !strstr(err.msg, "space"))
+            _exit(1);
         struct stat sb;
         if (stat(l1, &sb) != 0 || sb.st_size != 8 << 20)
             _exit(2);
