@@ -66,7 +66,8 @@ static inline uint64_t pf_sbb(uint64_t a, uint64_t b, unsigned char *c)
 }
 #endif
 
-/* r = v - p when v >= p, else v (v < 2^256). */
+/* r = v - p when v >= p, else v (v < 2^256).  Selected with masks, not branches: the
+ * outcome is random in hashing and a mispredicted branch costs more than the selection. */
 static inline void pf_fr_reduce_once(pf_fr *r, const uint64_t v[4])
 {
     unsigned char b = 0;
@@ -74,11 +75,11 @@ static inline void pf_fr_reduce_once(pf_fr *r, const uint64_t v[4])
     uint64_t d1 = pf_sbb(v[1], PF_FR_P1, &b);
     uint64_t d2 = pf_sbb(v[2], PF_FR_P2, &b);
     uint64_t d3 = pf_sbb(v[3], PF_FR_P3, &b);
-    /* b = 1: v < p, keep v */
-    r->l[0] = b ? v[0] : d0;
-    r->l[1] = b ? v[1] : d1;
-    r->l[2] = b ? v[2] : d2;
-    r->l[3] = b ? v[3] : d3;
+    uint64_t keep = 0 - (uint64_t)b;   /* all ones when v < p: keep v */
+    r->l[0] = (v[0] & keep) | (d0 & ~keep);
+    r->l[1] = (v[1] & keep) | (d1 & ~keep);
+    r->l[2] = (v[2] & keep) | (d2 & ~keep);
+    r->l[3] = (v[3] & keep) | (d3 & ~keep);
 }
 
 /* r = a + b mod p (a, b < p). */

@@ -53,7 +53,9 @@
     "adoxq %[hi], %[" #T4 "]\n\t"                                                       \
     "adcxq %[z], %[" #T4 "]\n\t"
 
-static inline void pf_fr_mul_adx_inline(pf_fr *r, const pf_fr *a, const pf_fr *b)
+/* always inlined: as a call it cannot be scheduled with the code around it */
+__attribute__((always_inline)) static inline void pf_fr_mul_adx_inline(pf_fr *r, const pf_fr *a,
+                                                                      const pf_fr *b)
 {
     uint64_t t0, t1, t2, t3, t4, lo, hi, z;
     static const uint64_t inv = PF_FR_INV;

@@ -496,12 +496,20 @@ static int bench_rates(const char *cmd, int arity, int columns, int threads, uin
                        double *per_core, double *total)
 {
     pf_error err;
-    double s1, c1, sn;
-    /* per core: on CPU time, so a shared machine does not skew it; all threads: wall time */
-    if (pf_bench_poseidon(arity, columns, count, 1, &s1, &c1, &err) ||
-        pf_bench_poseidon(arity, columns, count * (uint64_t)threads, threads, &sn, NULL, &err))
+    double sn, best = 0;
+    /* per core: best of three on CPU time, so a shared machine skews it least; all threads:
+     * wall time */
+    for (int i = 0; i < 3; i++) {
+        double s1, c1;
+        if (pf_bench_poseidon(arity, columns, count, 1, &s1, &c1, &err))
+            return tool_fail_pf(cmd, &err);
+        double rate = (double)count / (c1 > 0 ? c1 : s1);
+        if (rate > best)
+            best = rate;
+    }
+    if (pf_bench_poseidon(arity, columns, count * (uint64_t)threads, threads, &sn, NULL, &err))
         return tool_fail_pf(cmd, &err);
-    *per_core = (double)count / (c1 > 0 ? c1 : s1);
+    *per_core = best;
     *total = (double)count * threads / sn;
     return 0;
 }
@@ -554,8 +562,8 @@ static int cmd_bench_pc2(int argc, char **argv)
     pf_fr_bench fb;
     pf_bench_fr_mul(20000000, &fb);
     double col_core, col_all, tree_core, tree_all;
-    if (bench_rates(cmd, info->layers, 1, t, 8192, &col_core, &col_all) ||
-        bench_rates(cmd, 8, 0, t, 8192, &tree_core, &tree_all))
+    if (bench_rates(cmd, info->layers, 1, t, 4096, &col_core, &col_all) ||
+        bench_rates(cmd, 8, 0, t, 4096, &tree_core, &tree_all))
         return 1;
     double mults_per_s = 1e9 / fb.ns_parallel;
     double col_mults = (double)pf_poseidon_mults(info->layers), tree_mults = (double)pf_poseidon_mults(8);
