@@ -2,8 +2,9 @@
 # sealproof_gpu.sh — sealproof's OpenCL paths end to end on whatever OpenCL device exists
 # (PoCL's CPU device in CI): `devices` in both output forms, device selection errors from
 # --gpu and SEALPIPE_OPENCL_DEVICE, `bench gpu` building a tree on the device identical to
-# the CPU backend's (both kernel limb widths), and `pc2 --gpu` on fabricated 2KiB and 8MiB
-# sectors giving the same tree files, sealed replica, p_aux and comm_r as `pc2 --cpu`.
+# the CPU backend's (both kernel limb widths), and `pc2 --gpu` on a fabricated 2KiB sector
+# giving the same tree files, sealed replica, p_aux and comm_r as `pc2 --cpu` (test_opencl
+# does the same through the library for 8MiB and a small 8-8-2 sector with 11 layers).
 # Skipped (77) only when there is no OpenCL device at all.
 . "$(dirname "$0")/lib.sh"
 
@@ -81,5 +82,6 @@ compare_pc2() {   # compare_pc2 PROOF NODES STAGED_BYTES SEED
     assert_eq "$(filesum "$g")" "$(filesum "$c")" "$1 tree files, sealed and p_aux"
 }
 compare_pc2 StackedDrg2KiBV1_1 64 1500 1
-compare_pc2 StackedDrg8MiBV1_1 262144 8000000 2
-echo "pc2 --gpu matches pc2 --cpu for 2KiB and 8MiB"
+# the device must have done the work: PC2 reports its backend
+assert_contains "$rg" "opencl"
+echo "pc2 --gpu matches pc2 --cpu for 2KiB"

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "fr.h"
@@ -687,11 +689,132 @@ static void test_sector_2k(void **state)
     check_sector(64);
 }
 
-static void test_sector_8m(void **state)
+/* ---- PC2 itself (pf_pc2_shaped) on the device against the CPU backend ---- */
+
+static void write_all(const char *path, const uint8_t *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+static uint8_t *read_all(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("%s is missing", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(len > 0 ? (size_t)len : 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+static void same_file(const char *a, const char *b)
+{
+    size_t na, nb;
+    uint8_t *x = read_all(a, &na), *y = read_all(b, &nb);
+    if (na != nb || memcmp(x, y, na) != 0)
+        fail_msg("%s and %s differ", a, b);
+    free(x);
+    free(y);
+}
+
+/* Removes a temporary sector directory and everything PC2 put in it. */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* PC2 of a fabricated sector (nodes, shape, layers) with the CPU backend and with h, in two
+ * directories holding the same inputs: every output file identical, and the same comms. */
+static void check_pc2(pf_hasher *h, uint64_t nodes, int sub, int top, int layers, uint64_t chunk)
+{
+    pf_tree_shape s;
+    pf_error err = { 0 };
+    assert_int_equal(pf_tree_shape_make(nodes, 8, sub, top, &s, &err), PF_OK);
+    char dir[2][256];
+    const char *tmp = getenv("TMPDIR");
+    uint8_t *buf = malloc(nodes * 32);
+    assert_non_null(buf);
+    for (int d = 0; d < 2; d++) {
+        snprintf(dir[d], sizeof dir[d], "%s/test_opencl.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        assert_non_null(mkdtemp(dir[d]));
+    }
+    char p[2][1024];
+    for (int l = 0; l <= layers; l++) {
+        rand_elems(buf, nodes);
+        for (int d = 0; d < 2; d++) {
+            if (l < layers)
+                snprintf(p[d], sizeof p[d], "%s/sc-02-data-layer-%d.dat", dir[d], l + 1);
+            else
+                snprintf(p[d], sizeof p[d], "%s/staged", dir[d]);
+            /* the staged data stops short of the sector end: PC2 pads with zeros */
+            write_all(p[d], buf, l < layers ? nodes * 32 : nodes * 32 - 96);
+        }
+    }
+    pf_pc2_output out[2];
+    for (int d = 0; d < 2; d++) {
+        pf_pc2_options o = { .threads = 2, .hasher = d ? h : NULL, .chunk_nodes = chunk };
+        char staged[1024], sealed[1024];
+        snprintf(staged, sizeof staged, "%s/staged", dir[d]);
+        snprintf(sealed, sizeof sealed, "%s/sealed", dir[d]);
+        pf_status st = pf_pc2_shaped(&s, layers, dir[d], staged, sealed, &o, &out[d], &err);
+        if (st)
+            fail_msg("pc2 (%s): %s", d ? h->name : "cpu", err.msg);
+    }
+    assert_memory_equal(&out[0], &out[1], sizeof out[0]);
+    for (int i = 0; i < s.base_count; i++)
+        for (int k = 0; k < 2; k++) {
+            for (int d = 0; d < 2; d++)
+                pf_tree_file_path(dir[d], &s, k ? PF_TREE_R_LAST : PF_TREE_C, i, p[d], sizeof p[d]);
+            same_file(p[0], p[1]);
+        }
+    static const char *const names[] = { "sealed", "p_aux" };
+    for (int n = 0; n < 2; n++) {
+        for (int d = 0; d < 2; d++)
+            snprintf(p[d], sizeof p[d], "%s/%s", dir[d], names[n]);
+        same_file(p[0], p[1]);
+    }
+    for (int d = 0; d < 2; d++)
+        remove_dir(dir[d]);
+    free(buf);
+}
+
+static void test_pc2_2k(void **state)
 {
     (void)state;
     need_device();
-    check_sector(1u << 18);
+    /* 2KiB: 64 nodes, 2 layers, one chunk */
+    check_pc2(fx.cl[0], 64, 0, 0, 2, 0);
+    check_pc2(fx.cl[1], 64, 0, 0, 2, 0);
+    /* a small 8-8-2 sector with 11 layers and chunks of 8 leaves: sub and top roots, the
+     * chunk tops built above the device's rows */
+    check_pc2(fx.cl[1], 16 * 64, 8, 2, 11, 8);
+}
+
+static void test_pc2_8m(void **state)
+{
+    (void)state;
+    need_device();
+    /* 8MiB: 2^18 nodes, 2 layers; chunks of 8^5 = 32768 leaves */
+    check_pc2(fx.cl[0], 1u << 18, 0, 0, 2, 0);
 }
 
 int main(void)
@@ -711,7 +834,8 @@ int main(void)
         cmocka_unit_test(test_invalid_inputs),
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_sector_2k),
-        cmocka_unit_test(test_sector_8m),
+        cmocka_unit_test(test_pc2_2k),
+        cmocka_unit_test(test_pc2_8m),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
