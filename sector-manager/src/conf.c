@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sealproofs.h"
 #include "sp_log.h"
@@ -19,8 +20,8 @@ static const char *const levels[] = { "error", "warn", "info", "debug", "trace",
 static const sp_cfg_field api_fields[] = {
     { .name = "listen", .type = SP_CFG_STRING, .def = "127.0.0.1:1789",
       .doc = "HOST:PORT of the API; port 0 picks a free one (written to <home>/api)" },
-    { .name = "threads", .type = SP_CFG_INT, .min = 1, .max = 256, .def = "4",
-      .doc = "HTTP server threads" },
+    { .name = "threads", .type = SP_CFG_INT, .min = 0, .max = 256, .def = "0",
+      .doc = "HTTP server threads; 0 = one per CPU (at least 2, at most 16)" },
     { .name = "max_connections", .type = SP_CFG_INT, .min = 1, .max = 1000000, .def = "4096",
       .doc = "open connections at most; more are refused" },
     { .name = "idle_timeout", .type = SP_CFG_DURATION, .min = 1000, .max = 86400000, .def = "60s",
@@ -302,8 +303,13 @@ static sp_code load_all(sm_conf *c, sp_err *err)
     const config_setting_t *api = sp_config_lookup(root, "api");
     if ((rc = sp_config_get_string(api, "listen", "127.0.0.1:1789", &c->listen, err)))
         return rc;
-    if ((rc = sp_config_get_int(api, "threads", 4, &v, err)))
+    if ((rc = sp_config_get_int(api, "threads", 0, &v, err)))
         return rc;
+    if (v == 0) {
+        /* More threads than cores only adds contention on the database's write lock. */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        v = cpus < 2 ? 2 : cpus > 16 ? 16 : cpus;
+    }
     c->threads = (unsigned)v;
     if ((rc = sp_config_get_int(api, "max_connections", 4096, &v, err)))
         return rc;

@@ -38,7 +38,7 @@
 #include "sp_log.h"
 
 #define TICK_MS 200
-#define CHECKPOINT_MS 1000
+#define CHECKPOINT_MS 200 /* a short WAL keeps page lookups cheap */
 #define DRAIN_MS 10000
 
 typedef struct daemon_ctx {

@@ -388,12 +388,24 @@ int64_t sm_db_last_id(sm_db *db)
     return c ? db->drv->last_id(c->h) : 0;
 }
 
+/* Under a steady stream of commits a passive checkpoint never reaches the end of the
+ * log, so the log would grow without bound (and every page lookup with it).  The bulk is
+ * copied first without blocking anyone; then, with writers held off by the write lock,
+ * the few frames written meanwhile are copied and the log restarts from its beginning. */
 sp_code sm_db_checkpoint(sm_db *db, sp_err *err)
 {
     sm_conn *c = conn_get(db, err);
     if (!c)
         return err ? err->code : SP_EIO;
-    return db->drv->checkpoint(c->h, err);
+    if (c->in_tx)
+        return sp_fail(err, SP_EINTERNAL, "database: checkpoint inside a transaction");
+    sp_code rc = db->drv->checkpoint(c->h, false, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&db->write_mu);
+    rc = db->drv->checkpoint(c->h, true, err);
+    pthread_mutex_unlock(&db->write_mu);
+    return rc;
 }
 
 /* ---- open / migrate / close ---------------------------------------------------------- */

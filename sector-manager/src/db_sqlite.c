@@ -168,11 +168,12 @@ static void sq_rollback(void *p, sm_tx mode)
 static int64_t sq_changes(void *p) { return sqlite3_changes64(((sq_conn *)p)->h); }
 static int64_t sq_last_id(void *p) { return sqlite3_last_insert_rowid(((sq_conn *)p)->h); }
 
-static sp_code sq_checkpoint(void *p, sp_err *err)
+static sp_code sq_checkpoint(void *p, bool full, sp_err *err)
 {
     sq_conn *c = p;
     int log = 0, done = 0;
-    int rc = sqlite3_wal_checkpoint_v2(c->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    int rc = sqlite3_wal_checkpoint_v2(c->h, NULL, full ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
+                                       &log, &done);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         return sq_fail(c->h, err, "database: checkpoint");
     return SP_OK;

@@ -23,13 +23,16 @@ const char *const sm_schema_sqlite[] = {
     "  block_ms INTEGER NOT NULL,"
     "  genesis_ms INTEGER NOT NULL"
     ");"
-    /* Every number ever handed out is below durable_limit, which is raised in a durable
-     * transaction before a number at or above it is given (sectors.c). */
+    /* Every number ever handed out is below durable_limit, which is raised (by `block`,
+     * doubled while raises come less than a second apart) in a durable transaction before
+     * a number at or above it is given (sectors.c). */
     "CREATE TABLE miners ("
     "  actor INTEGER PRIMARY KEY,"
     "  next_number INTEGER NOT NULL,"
     "  durable_limit INTEGER NOT NULL,"
-    "  allocated INTEGER NOT NULL DEFAULT 0"
+    "  allocated INTEGER NOT NULL DEFAULT 0,"
+    "  raised_ms INTEGER NOT NULL DEFAULT 0,"
+    "  block INTEGER NOT NULL DEFAULT 32"
     ");"
     "CREATE TABLE sectors ("
     "  miner INTEGER NOT NULL,"

@@ -143,10 +143,16 @@ static const char SQL_MINER_GET[] =
     "SELECT next_number, durable_limit FROM miners WHERE actor = ?1";
 static const char SQL_MINER_ADVANCE[] =
     "UPDATE miners SET next_number = ?2, allocated = allocated + 1 WHERE actor = ?1";
+/* ?3 = SM_NUMBER_BLOCK, ?4 = now, ?5 = SM_NUMBER_BLOCK_MAX.  Every SET expression sees
+ * the row as it was before the update. */
 static const char SQL_MINER_RAISE[] =
-    "INSERT INTO miners (actor, next_number, durable_limit) VALUES (?1, ?2, ?2 + ?3) "
-    "ON CONFLICT (actor) DO UPDATE SET next_number = max(next_number, ?2), "
-    "durable_limit = max(durable_limit, next_number, ?2) + ?3";
+    "INSERT INTO miners (actor, next_number, durable_limit, raised_ms, block) "
+    "VALUES (?1, ?2, ?2 + ?3, ?4, ?3) ON CONFLICT (actor) DO UPDATE SET "
+    "block = CASE WHEN ?4 - raised_ms < 1000 THEN min(block * 2, ?5) ELSE ?3 END, "
+    "next_number = max(next_number, ?2), "
+    "durable_limit = max(durable_limit, next_number, ?2) + "
+    "  CASE WHEN ?4 - raised_ms < 1000 THEN min(block * 2, ?5) ELSE ?3 END, "
+    "raised_ms = ?4";
 static const char SQL_SECTOR_NEW[] =
     "INSERT INTO sectors (miner, number, proof_type, state, created_ms, updated_ms) "
     "VALUES (?1, ?2, ?3, 'Allocated', ?4, ?4)";
@@ -210,7 +216,8 @@ static sp_code allocate_one(sm_db *db, const sm_miner_conf *m, int proof, uint64
             return SP_OK;
         }
         sm_db_rollback(db);
-        /* Raise the durable limit first, on disk before any number under it is used. */
+        /* Raise the durable limit first, on disk before any number under it is used.  Under
+         * a burst of allocations the step doubles, so the fsync is paid rarely. */
         if ((rc = sm_db_begin(db, SM_TX_DURABLE, err)))
             return rc;
         if ((rc = sm_db_stmt(db, SQL_MINER_RAISE, &s, err)))
@@ -218,6 +225,8 @@ static sp_code allocate_one(sm_db *db, const sm_miner_conf *m, int proof, uint64
         sm_bind_i64(s, 1, (int64_t)m->actor);
         sm_bind_i64(s, 2, (int64_t)next);
         sm_bind_i64(s, 3, SM_NUMBER_BLOCK);
+        sm_bind_i64(s, 4, (int64_t)sp_wall_ms());
+        sm_bind_i64(s, 5, SM_NUMBER_BLOCK_MAX);
         if ((rc = sm_step_done(s, err)))
             goto fail;
         if ((rc = sm_db_commit(db, err)))
@@ -330,6 +339,9 @@ static const char SQL_REPORT_STATE[] =
     "UPDATE sectors SET state = ?3, worker = ?4, location = ?5, updated_ms = ?6, last_error = ?7 "
     "WHERE miner = ?1 AND number = ?2";
 
+static const char SQL_REPORT_GET[] =
+    "SELECT state, finalized, aborted, abort_reason FROM sectors WHERE miner = ?1 AND number = ?2";
+
 sp_code sm_sectors_report(sm_db *db, uint64_t miner, uint64_t number, const sm_report *r,
                           bool *finalized, char *abort_reason, size_t reason_len, bool *aborted,
                           sp_err *err)
@@ -337,16 +349,37 @@ sp_code sm_sectors_report(sm_db *db, uint64_t miner, uint64_t number, const sm_r
     *finalized = *aborted = false;
     if (abort_reason && reason_len)
         abort_reason[0] = 0;
-    sm_sector sec;
+    char state[SM_STATE_MAX], reason[SM_DESC_MAX];
+    bool fin = false, ab = false;
+    sm_stmt *s;
+    /* The hot path of a busy manager: read only the four columns it needs. */
     sp_code rc = sm_db_begin(db, SM_TX_WRITE, err);
     if (rc)
         return rc;
-    if ((rc = sm_sectors_load(db, miner, number, &sec, err)))
+    if ((rc = sm_db_stmt(db, SQL_REPORT_GET, &s, err)))
         goto fail;
+    sm_bind_i64(s, 1, (int64_t)miner);
+    sm_bind_i64(s, 2, (int64_t)number);
+    int found = sm_step(s, err);
+    if (found == 1) {
+        col_str(s, 0, state, sizeof state);
+        fin = sm_col_i64(s, 1) != 0;
+        ab = sm_col_i64(s, 2) != 0;
+        col_str(s, 3, reason, sizeof reason);
+    }
+    sm_stmt_reset(s);
+    if (found < 0) {
+        rc = step_error(err);
+        goto fail;
+    }
+    if (found == 0) {
+        rc = not_found(err, miner, number);
+        goto fail;
+    }
     if ((rc = sm_sectors_event_in(db, miner, number, "worker", r->instance, r->location, r->prev,
                                   r->next, r->event, r->level, r->desc, err)))
         goto fail;
-    if (!sec.finalized) {
+    if (!fin) {
         char failure[SM_DESC_MAX];
         const char *last = NULL;
         if (r->level || r->desc) {
@@ -354,12 +387,11 @@ sp_code sm_sectors_report(sm_db *db, uint64_t miner, uint64_t number, const sm_r
                      r->desc ? r->desc : "");
             last = failure;
         }
-        sm_stmt *s;
         if ((rc = sm_db_stmt(db, SQL_REPORT_STATE, &s, err)))
             goto fail;
         sm_bind_i64(s, 1, (int64_t)miner);
         sm_bind_i64(s, 2, (int64_t)number);
-        sm_bind_text(s, 3, strcmp(sec.state, "Proving") == 0 ? "Proving" : r->next);
+        sm_bind_text(s, 3, strcmp(state, "Proving") == 0 ? "Proving" : r->next);
         sm_bind_text(s, 4, r->instance);
         sm_bind_text(s, 5, r->location);
         sm_bind_i64(s, 6, (int64_t)sp_wall_ms());
@@ -369,10 +401,10 @@ sp_code sm_sectors_report(sm_db *db, uint64_t miner, uint64_t number, const sm_r
     }
     if ((rc = sm_db_commit(db, err)))
         return rc;
-    *finalized = sec.finalized;
-    *aborted = sec.aborted;
-    if (sec.aborted && abort_reason && reason_len)
-        snprintf(abort_reason, reason_len, "%s", sec.abort_reason);
+    *finalized = fin;
+    *aborted = ab;
+    if (ab && abort_reason && reason_len)
+        snprintf(abort_reason, reason_len, "%s", reason);
     return SP_OK;
 fail:
     sm_db_rollback(db);

@@ -67,7 +67,8 @@ sp_code sm_db_exec(sm_db *db, const char *sql, sp_err *err);
 int64_t sm_db_changes(sm_db *db);
 int64_t sm_db_last_id(sm_db *db);
 
-/* Moves WAL content into the database file when no reader holds it (never blocks). */
+/* Moves the WAL's content into the database file and restarts the WAL; holds writers off
+ * only for the last frames.  The daemon calls it a few times a second under load. */
 sp_code sm_db_checkpoint(sm_db *db, sp_err *err);
 
 /* ---- statements ---- */

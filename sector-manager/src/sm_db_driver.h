@@ -27,7 +27,9 @@ typedef struct sm_db_driver {
     void (*rollback)(void *conn, sm_tx mode);
     int64_t (*changes)(void *conn);
     int64_t (*last_id)(void *conn);
-    sp_code (*checkpoint)(void *conn, sp_err *err);
+    /* full = false: copy what can be copied without waiting (never blocks); full = true:
+     * copy everything and restart the log (db.c holds the write lock around it). */
+    sp_code (*checkpoint)(void *conn, bool full, sp_err *err);
     /* Reads the schema version (0 for a new database) inside a transaction. */
     sp_code (*get_version)(void *conn, int *version, sp_err *err);
     sp_code (*set_version)(void *conn, int version, sp_err *err);

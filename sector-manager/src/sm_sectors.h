@@ -3,12 +3,14 @@
  *
  * Numbers: per miner, handed out in increasing order and never again, whatever happens.
  * The miners row keeps next_number and durable_limit; a number n is only handed out when
- * n < durable_limit, and durable_limit is raised (by SM_NUMBER_BLOCK) in a transaction
- * committed with synchronous=FULL.  So after a crash or a power loss the database may
- * have lost the last allocations, but never a durable_limit above them; the daemon then
- * calls sm_sectors_recover_numbers(), which moves every miner's next_number up to its
- * durable_limit (a gap of at most SM_NUMBER_BLOCK numbers, never a reuse).  After a
- * clean shutdown nothing is skipped.
+ * n < durable_limit, and durable_limit is raised in a transaction committed with
+ * synchronous=FULL.  The step is SM_NUMBER_BLOCK, doubled (up to SM_NUMBER_BLOCK_MAX)
+ * while raises come less than a second apart, so a burst of allocations pays the fsync
+ * rarely.  After a crash or a power loss the database may have lost the last
+ * allocations, but never a durable_limit above them; the daemon then calls
+ * sm_sectors_recover_numbers(), which moves every miner's next_number up to its
+ * durable_limit: a gap of at most one step (32 numbers, more only after a burst), never a
+ * reuse.  After a clean shutdown nothing is skipped.
  *
  * States: a sector's state is the last state its worker reported (damocles' names:
  * Allocated, DealsAcquired, ..., ProofSubmitted, Finished), except two the manager sets
@@ -30,6 +32,7 @@
 #include "sp_err.h"
 
 #define SM_NUMBER_BLOCK 32
+#define SM_NUMBER_BLOCK_MAX 1024
 #define SM_STATE_MAX 48
 #define SM_WORKER_MAX 128
 #define SM_LOCATION_MAX 512

@@ -33,7 +33,8 @@ static void test_shipped_file(void **state)
     assert_null(all);
     assert_string_equal(c->listen, "127.0.0.1:1789");
     assert_string_equal(c->db_driver, "sqlite");
-    assert_int_equal(c->threads, 4);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_int_equal(c->threads, cpus < 2 ? 2 : cpus > 16 ? 16 : cpus);
     assert_int_equal(c->max_body, 64u << 20);
     assert_int_equal(c->idle_timeout_s, 60);
     /* mainnet timing (research/interfaces.md B.7) */
@@ -126,7 +127,7 @@ static void test_errors(void **state)
     (void)state;
     expect_error("apii = { };", "apii");
     expect_error("api = { threads = \"four\"; };", "api.threads");
-    expect_error("api = { threads = 0; };", "api.threads");
+    expect_error("api = { threads = 257; };", "api.threads");
     expect_error("chain = { kind = \"lotus\"; };", "chain.kind");
     expect_error("chain = { block_time = \"soon\"; };", "chain.block_time");
     expect_error("chain = { ticket_lookback = 900; max_ticket_age = 900; };", "max_ticket_age");

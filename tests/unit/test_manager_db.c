@@ -198,7 +198,18 @@ static void test_concurrent_allocation(void **state)
     assert_int_equal(mn.next_number, 5 + THREADS * EACH);
     assert_int_equal(mn.allocated, THREADS * EACH);
     assert_true(mn.durable_limit >= mn.next_number);
-    assert_true(mn.durable_limit <= mn.next_number + SM_NUMBER_BLOCK);
+    /* a burst doubles the step of the durable limit, up to the maximum */
+    assert_true(mn.durable_limit <= mn.next_number + SM_NUMBER_BLOCK_MAX);
+    /* a raise long after the previous one steps by SM_NUMBER_BLOCK again */
+    uint64_t miner = 1000, m, num;
+    int proof;
+    sm_alloc_spec spec = { .miners = &miner, .n_miners = 1 };
+    assert_int_equal(sm_db_exec(f->db, "UPDATE miners SET raised_ms = 0, next_number = durable_limit "
+                                       "WHERE actor = 1000", &err), SP_OK);
+    assert_int_equal(sm_sectors_allocate(f->db, f->conf, &spec, 0, &m, &num, &proof, &found, &err), SP_OK);
+    assert_int_equal(num, mn.durable_limit);
+    assert_int_equal(sm_sectors_miner_numbers(f->db, 1000, &mn, &found, &err), SP_OK);
+    assert_int_equal(mn.durable_limit, num + SM_NUMBER_BLOCK);
     /* each sector exists once with an Allocate event */
     sm_sector s;
     assert_int_equal(sm_sectors_load(f->db, 1000, 5, &s, &err), SP_OK);
