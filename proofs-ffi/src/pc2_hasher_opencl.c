@@ -1,5 +1,6 @@
-/* pc2_hasher_opencl.c — the OpenCL implementation of pc2_hasher.h, plus tree rows built on
- * the device (pf_hasher_opencl_rows / _column_rows in opencl.h).
+/* pc2_hasher_opencl.c — the OpenCL implementation of pc2_hasher.h: column and node
+ * batches, and tree rows built on the device (its rows / column_rows calls); plus the rule
+ * PC2 callers use to choose a backend (pf_hasher_select) and backend-neutral row helpers.
  *
  * Streaming: a call is cut into batches of at most h->batch hashes that alternate between
  * two slots, each with its own in-order queue, pinned host staging buffer and device
@@ -22,13 +23,13 @@
 
 #include "poseidon.h"
 
-#define MAX_PROGS 8
-#define GPU_BATCH (1u << 19)
+#define MAX_PROGS 8        /* arities one hasher builds kernels for */
+#define GPU_BATCH (1u << 19)   /* hashes per batch: 176 MiB of 11-layer input per slot */
 #define CPU_BATCH (1u << 14)
-#define GPU_LOCAL 64
+#define GPU_LOCAL 64       /* register-heavy kernel: small work-groups */
+#define CPU_LOCAL 16       /* PoCL vectorizes across a work-group; 8..32 measured alike */
 /* room left in the constant space for the kernels' own __constant tables */
 #define CONST_MARGIN 4096
-#define CPU_LOCAL 16   /* PoCL vectorizes across a work-group; 16 measured best */
 
 typedef struct arity_prog {
     int arity;
