@@ -1,13 +1,14 @@
 #!/bin/bash
 # manager_lifecycle.sh — a real sector-manager on 127.0.0.1 driven through the lifecycle
-# of three 2KiB sectors by a scripted worker (curl + jq), with real seals from
-# `sealproof seal`: a deal sector (piece imported with the CLI, fetched over HTTP with a
-# Range request), two CC sectors, one of them aborted by the admin on the way.
+# of three 2KiB sectors by a scripted worker (curl + jq), with real proofs from
+# `sealproof seal`, `c1` and `c2`: a deal sector (piece imported with the CLI, fetched
+# over HTTP with a Range request), a CC sector, and a CC sector the admin aborts.
 # Checked: allocation, AcquireDeals packing, tickets from the chain, SubmitPreCommit with
 # the sealed CommR/CommD (Duplicate on retry, Mismatched on a different one), landing,
-# WaitSeed timing, persisted files in the store, SubmitProof verification (an invalid proof
-# is rejected with the verifier's reason), ReportState/Finalized/Aborted, the admin CLI's
-# output (text and --json), /metrics and a SIGTERM clean stop.
+# WaitSeed timing, persisted files in the store, SubmitProof verified by the manager (an
+# invalid proof is rejected with the verifier's reason, the real ones land and the
+# sectors become Proving), ReportState/Finalized/Aborted, the admin CLI's output (text
+# and --json), /metrics and a SIGTERM clean stop.
 . "$(dirname "$0")/lib.sh"
 
 SM="$SP_BIN/sector-manager"
@@ -164,16 +165,37 @@ fi
 sp_wait_for 10 seeded 0
 s=$(call Venus.WaitSeed "[$(sid 0),5]")
 [ "$(echo "$s" | jq -r '.Seed.Seed | length')" = 44 ] || fail "seed is not 32 bytes of base64: $s"
-# An invalid proof is refused with the verifier's reason.
-# TODO(commit CLI): once `sealproof c1`/`c2` exist, seal the real proof here and expect
-# Res 1, PollProofState 3 and state Proving (the library path is covered by
-# tests/unit/test_manager_commits.c with a real 2KiB C1/C2).
+# An invalid proof is refused with the verifier's reason, and nothing is stored.
 r=$(call Venus.SubmitProof "[$(sid 0),{\"Proof\":\"$(head -c 300 /dev/urandom | base64 -w0)\"},false]")
 assert_eq "$(echo "$r" | jq -r .Res)" "4" "garbage proof rejected: $r"
 assert_contains "$(echo "$r" | jq -r .Desc)" "invalid proof"
 assert_eq "$(call Venus.PollProofState "[$(sid 0)]" .State)" "4" "nothing submitted: NotFound"
 
-for n in 0 1; do report "$n" PCSubmitted PCLanded >/dev/null; report "$n" PCLanded Persisted >/dev/null; done
+# The real proofs: C1 with the manager's seed, the native C2, verified by the manager.
+sp_wait_for 10 seeded 1
+for n in 0 1; do
+    s=$(call Venus.WaitSeed "[$(sid "$n"),5]" .Seed.Seed)
+    "$SEALPROOF" c1 --proof 5 --sector-id "$n" --prover-id f01000 --ticket "$(b64hex "${TICKET[$n]}")" \
+        --seed "$(b64hex "$s")" --comm-d "${COMMD[$n]}" --comm-r "${COMMR[$n]}" --cache "$T/seal$n/cache" \
+        --sealed "$T/seal$n/sealed" --out "$T/c1-$n.bin" --json >/dev/null
+    "$SEALPROOF" c2 --c1 "$T/c1-$n.bin" --out "$T/proof-$n.bin" --json >/dev/null
+    echo "[$(sid "$n"),{\"Proof\":\"$(base64 -w0 "$T/proof-$n.bin")\"},false]" >"$T/submit-$n.json"
+    r=$(rpc "$WTOKEN" Venus.SubmitProof "$(cat "$T/submit-$n.json")" | jq -c .result)
+    assert_eq "$(echo "$r" | jq -r .Res)" "1" "real proof of sector $n accepted: $r"
+    r=$(rpc "$WTOKEN" Venus.SubmitProof "$(cat "$T/submit-$n.json")" | jq -r .result.Res)
+    assert_eq "$r" "2" "the same proof again: Duplicate"
+    report "$n" SeedAssigned C1Done >/dev/null
+    report "$n" C1Done C2Done >/dev/null
+    report "$n" C2Done ProofSubmitted >/dev/null
+done
+proven() { [ "$(call Venus.PollProofState "[$(sid "$1")]" .State)" = 3 ]; }
+sp_wait_for 10 proven 0
+sp_wait_for 10 proven 1
+# A proof of one sector does not verify for another.
+r=$(rpc "$WTOKEN" Venus.SubmitProof "$(sed 's/"Number":1/"Number":0/' "$T/submit-1.json")" | jq -r .result.Res)
+assert_eq "$r" "3" "another proof for a proven sector: Mismatched"
+
+report 0 ProofSubmitted Finished >/dev/null
 call Venus.ReportFinalized "[$(sid 1)]" >/dev/null
 
 # ---- the admin's view ----
@@ -181,8 +203,9 @@ J=$("$SM" sectors list --json --home "$H")
 assert_eq "$(echo "$J" | jq length)" "3" "three sectors"
 assert_eq "$(echo "$J" | jq -r '.[2].State')" "Aborted" "sector 2 state"
 assert_eq "$(echo "$J" | jq -r '.[2].AbortReason')" "disk pulled" "abort reason kept"
-assert_eq "$(echo "$J" | jq -r '.[1].State')" "Finished" "finalized sector"
-assert_eq "$(echo "$J" | jq -r '.[0].State')" "Persisted" "sector 0 state"
+assert_eq "$(echo "$J" | jq -r '.[1].State')" "Proving" "proven and finalized sector"
+assert_eq "$(echo "$J" | jq -r '.[1].Finalized')" "true" "sector 1 finalized"
+assert_eq "$(echo "$J" | jq -r '.[0].State')" "Proving" "proven sector stays Proving after its worker reports Finished"
 assert_eq "$(echo "$J" | jq -r '.[0].Store')" "store1" "sector 0 store"
 TXT=$("$SM" sectors list --state Aborted --home "$H")
 assert_contains "$TXT" "s-t01000-2"
@@ -194,6 +217,8 @@ assert_contains "$SHOW" "CommR:      bagboea4b5abc"
 assert_contains "$SHOW" "deal 1"
 assert_contains "$SHOW" "SubmitProof    "
 assert_contains "$SHOW" "rejected: invalid proof"
+assert_contains "$SHOW" "ProveCommit:  Landed"
+assert_contains "$SHOW" "ProveCommitLanded"
 assert_contains "$SHOW" "PC2Done -> PCSubmitted [w1]"
 SJ=$("$SM" sectors show s-t01000-0 --json --home "$H")
 assert_eq "$(echo "$SJ" | jq -r .PreCommit.CommD)" "$(echo "$SJ" | jq -r .PreCommit.CommD)" ""
@@ -210,7 +235,7 @@ assert_contains "$W" "127.0.0.1:17890"
 assert_eq "$("$SM" workers list --json --home "$H" | jq -r '.[0].Summary.Threads')" "3" "worker summary"
 P=$("$SM" pieces list --home "$H")
 assert_contains "$P" "$CID"
-assert_contains "$P" "Assigned  sector s-t01000-0 offset 0"
+assert_contains "$P" "Sealed    sector s-t01000-0 offset 0"
 assert_eq "$("$SM" pieces show "$CID" --json --home "$H" | jq -r .PayloadSize)" "1000" "pieces show"
 assert_contains "$("$SM" chain head --home "$H")" "block time 50ms"
 M=$("$SM" miners list --json --home "$H")
@@ -222,6 +247,7 @@ assert_eq "$(rpc "$TOK" Venus.StoreBasicInfo '["store1"]' | jq -r .result.Name)"
 # ---- metrics ----
 MET=$(curl -sS "http://$API/metrics")
 assert_contains "$MET" 'sealpipe_manager_sectors{miner="1000",state="Aborted"} 1'
+assert_contains "$MET" 'sealpipe_manager_sectors{miner="1000",state="Proving"} 2'
 assert_contains "$MET" 'sealpipe_manager_store_reservations{store="store1"} 1'
 assert_contains "$MET" 'sealpipe_manager_store_sectors{store="store1"} 2'
 assert_contains "$MET" 'sealpipe_rpc_requests_total{method="Venus.ReportState"}'
