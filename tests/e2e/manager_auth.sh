@@ -3,7 +3,8 @@
 # foreign and expired tokens, the wrong scope, malformed and mistyped params, unknown
 # methods, oversized bodies, piece downloads without a token, with a path or a bad CID,
 # out-of-range Range headers; SIGHUP reloads manager.cfg (a new miner appears, a broken
-# file is refused and the running config kept).  No token ever reaches the log.
+# file is refused and the running config kept; systemd hears READY and RELOADING).
+# No token ever reaches the log.
 . "$(dirname "$0")/lib.sh"
 
 SM="$SP_BIN/sector-manager"
@@ -15,7 +16,21 @@ cat >"$H/manager.cfg" <<EOF
 api = { listen = "127.0.0.1:0"; max_body = "64KiB"; };
 miners = ( { actor = 1000; sizes = [ "2KiB" ]; deals = true; } );
 EOF
-"$SM" run --home "$H" >"$T/manager.log" 2>&1 &
+# systemd readiness: a datagram socket standing in for systemd's NOTIFY_SOCKET
+NOTIFY=""
+if command -v python3 >/dev/null; then
+    python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        f.write(s.recv(4096).decode() + "\n")
+        f.flush()' "$T/notify.sock" "$T/notify.log" &
+    sp_track $!
+    sp_wait_for 10 test -S "$T/notify.sock"
+    NOTIFY="$T/notify.sock"
+fi
+NOTIFY_SOCKET=$NOTIFY "$SM" run --home "$H" >"$T/manager.log" 2>&1 &
 MPID=$!
 sp_track $MPID
 sp_wait_for 10 test -s "$H/api"
@@ -139,6 +154,11 @@ sp_wait_for 10 grep -q "keeping the running configuration" "$T/manager.log"
 assert_contains "$(cat "$T/manager.log")" "manager.cfg:"
 has_2000 || fail "a broken reload replaced the config"
 assert_contains "$("$SM" config check --home "$H" 2>&1 || true)" "actr"
+
+if [ -n "$NOTIFY" ]; then
+    sp_wait_for 10 grep -q RELOADING=1 "$T/notify.log"
+    assert_eq "$(head -n1 "$T/notify.log")" "READY=1" "sd_notify readiness"
+fi
 
 # ---- secrets never logged ----
 for t in "$W" "$A" "$EXP"; do
