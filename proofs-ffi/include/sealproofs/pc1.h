@@ -137,7 +137,9 @@ typedef struct pf_sdr_options {
     int threads;               /* parent-cache generation threads; 0 = all allowed CPUs */
     void (*progress)(void *ctx, const pf_progress_event *ev);  /* after each layer; may be NULL */
     void *progress_ctx;
-    const volatile int *cancel;/* non-NULL: checked while labeling; non-zero -> PF_EINTERRUPTED */
+    const volatile int *cancel;/* non-NULL: checked while labeling (every 16384 nodes) and while
+                                  the parent cache is verified or generated; non-zero ->
+                                  PF_EINTERRUPTED, complete layers stay for a resume */
 } pf_sdr_options;
 
 /* Labels `layers` layers of graph g for replica_id entirely in memory (parents computed,
@@ -168,10 +170,13 @@ void pf_sdr_sha256_limit(pf_sha256_limit *l, double seconds);
 
 /* Runs PC1 for a sector: replica_id from (prover_id, sector_id, ticket, comm_d, porep_id),
  * then every layer written to cache_dir (created if missing), resuming after the last
- * complete layer of an interrupted run with the same inputs.  parent_cache_dir as in
- * pf_parent_cache_dir.  opts may be NULL (single thread, defaults).  out is filled on
- * success.  Errors: PF_EINVAL (bad proof id), PF_EIO, PF_ENOSPC (nothing half-written is
- * left under a final name), PF_ENOMEM, PF_ECORRUPT, PF_EINTERRUPTED (cancel). */
+ * complete layer of an interrupted run with the same inputs (other inputs: the old layers
+ * are removed).  One PC1 per cache_dir at a time (flock on sealpipe-pc1.lock).
+ * parent_cache_dir as in pf_parent_cache_dir.  opts may be NULL (single thread, defaults).
+ * Memory: two layers (2 * sector size) plus a few MiB of the parent cache's mapping.
+ * out is filled on success.  Errors: PF_EINVAL (bad proof id, directory busy), PF_EIO,
+ * PF_ENOSPC (nothing half-written is left under a final name), PF_ENOMEM, PF_ECORRUPT,
+ * PF_EINTERRUPTED (cancel). */
 pf_status pf_pc1(int proof_id, const char *cache_dir, uint64_t sector_id,
                  const uint8_t prover_id[32], const uint8_t ticket[32], const uint8_t comm_d[32],
                  const char *parent_cache_dir, const pf_sdr_options *opts, pf_pc1_output *out,
@@ -182,8 +187,9 @@ pf_status pf_pc1(int proof_id, const char *cache_dir, uint64_t sector_id,
 #define PF_PC1_OUTPUT_ENCODED_LEN 156
 /* Returns the number of bytes written (PF_PC1_OUTPUT_ENCODED_LEN), or 0 when len is short. */
 size_t pf_pc1_output_encode(const pf_pc1_output *o, uint8_t *buf, size_t len);
-/* Rejects wrong length, magic, version, checksum or an unknown proof id (PF_EINVAL or
- * PF_ECORRUPT with a message saying which). */
+/* Rejects a wrong length (PF_EINVAL), magic or checksum (PF_ECORRUPT), another version
+ * (PF_EUNSUPPORTED), an unknown proof id (PF_EINVAL) and a replica_id that does not follow
+ * from the other fields (PF_ECORRUPT); the message says which. */
 pf_status pf_pc1_output_decode(const uint8_t *buf, size_t len, pf_pc1_output *o, pf_error *err);
 
 #ifdef __cplusplus
