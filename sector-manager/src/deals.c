@@ -171,6 +171,8 @@ sp_code sm_deals_of_sector(sm_db *db, uint64_t miner, uint64_t number, sm_deal_p
     return read_pieces(s, out, n, err);
 }
 
+static const char SQL_SECTOR_ABORTED[] =
+    "SELECT aborted FROM sectors WHERE miner = ?1 AND number = ?2";
 static const char SQL_ASSIGN[] =
     "UPDATE deals SET state = 'Assigned', sector = ?2, seq = ?3, offset = ?4, last_sector = NULL, "
     "updated_ms = ?5 WHERE id = ?1 AND state = 'Queued'";
@@ -189,6 +191,21 @@ sp_code sm_deals_acquire(sm_db *db, uint64_t miner, uint64_t number, uint64_t se
     sp_code rc = sm_db_begin(db, SM_TX_WRITE, err);
     if (rc)
         return rc;
+    /* Checked under the write lock: an abort between the caller's look and now must not
+     * leave deals assigned to an aborted sector. */
+    if ((rc = sm_db_stmt(db, SQL_SECTOR_ABORTED, &s, err)))
+        goto fail;
+    sm_bind_i64(s, 1, (int64_t)miner);
+    sm_bind_i64(s, 2, (int64_t)number);
+    int r = sm_step(s, err);
+    bool aborted = r == 1 && sm_col_i64(s, 0) != 0;
+    sm_stmt_reset(s);
+    if (r <= 0 || aborted) {
+        rc = r < 0 ? step_error(err)
+                   : sp_fail(err, r == 0 ? SP_ENOTFOUND : SP_ESTATE, "sector s-t0%" PRIu64 "-%" PRIu64
+                             " %s", miner, number, r == 0 ? "is not known to this manager" : "was aborted");
+        goto fail;
+    }
     /* A retried call gets what the first one assigned. */
     if ((rc = sm_deals_of_sector(db, miner, number, out, n, err)))
         goto fail;

@@ -13,6 +13,7 @@
 
 #include "sp_fs.h"
 #include "sp_json.h"
+#include "sp_log.h"
 
 bool sm_store_name_valid(const char *name)
 {
@@ -57,6 +58,8 @@ bool sm_store_allows(const sm_store_def *def, uint64_t actor)
 /* ---- rows -------------------------------------------------------------------------------- */
 
 #define STORE_COLS "name, path, weight, tier, readonly, allow_miners, deny_miners, capacity, source"
+
+static sp_code check_meta(const sm_store_def *def, const char *path, sp_err *err);
 
 static void row_to_info(sm_stmt *s, sm_store_info *out)
 {
@@ -239,6 +242,23 @@ static sp_code source_in(sm_db *db, const char *name, char out[8], sp_err *err)
     return r < 0 ? (err && err->code ? err->code : SP_EIO) : SP_OK;
 }
 
+/* Config stores get a sectorstore.json too, when their directory is visible here and has
+ * none; a problem is only logged (the store works without it). */
+static void declare_meta(const sm_store_def *d)
+{
+    char meta[4200];
+    sp_err e;
+    if (!sp_is_dir(d->path) || sp_path_join(meta, sizeof meta, d->path, "sectorstore.json") != 0)
+        return;
+    if (sp_path_exists(meta)) {
+        if (check_meta(d, meta, &e) != SP_OK)
+            SP_WARN("store %s: %s", d->name, e.msg);
+        return;
+    }
+    if (sm_stores_write_meta(d, &e) != SP_OK)
+        SP_WARN("store %s: writing sectorstore.json: %s", d->name, e.msg);
+}
+
 sp_code sm_stores_sync_config(sm_db *db, const sm_store_def *defs, size_t n, sp_err *err)
 {
     sp_code rc = sm_db_begin(db, SM_TX_WRITE, err);
@@ -256,6 +276,7 @@ sp_code sm_stores_sync_config(sm_db *db, const sm_store_def *defs, size_t n, sp_
         }
         if ((rc = upsert_in(db, &defs[i], "config", err)))
             goto fail;
+        declare_meta(&defs[i]);
     }
     /* Config stores that left the config are forgotten (their sectors keep the name). */
     sm_stmt *s;
@@ -477,6 +498,8 @@ fail:
 
 /* ---- reservations ------------------------------------------------------------------------- */
 
+static const char SQL_SECTOR_DONE[] =
+    "SELECT finalized FROM sectors WHERE miner = ?1 AND number = ?2";
 static const char SQL_RES_GET[] = "SELECT store FROM reservations WHERE miner = ?1 AND number = ?2";
 static const char SQL_RES_PUT[] =
     "INSERT INTO reservations (miner, number, store, size, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -503,6 +526,23 @@ sp_code sm_stores_reserve(sm_db *db, uint64_t miner, uint64_t number, uint64_t s
     sp_code rc = sm_db_begin(db, SM_TX_WRITE, err);
     if (rc)
         return rc;
+    /* A sector finalized or aborted meanwhile gets no reservation nobody would release. */
+    if ((rc = sm_db_stmt(db, SQL_SECTOR_DONE, &s, err)))
+        goto fail;
+    sm_bind_i64(s, 1, (int64_t)miner);
+    sm_bind_i64(s, 2, (int64_t)number);
+    int done = sm_step(s, err);
+    bool finalized = done == 1 && sm_col_i64(s, 0) != 0;
+    sm_stmt_reset(s);
+    if (done < 0) {
+        rc = err && err->code ? err->code : SP_EIO;
+        goto fail;
+    }
+    if (finalized) {
+        rc = sp_fail(err, SP_ESTATE, "sector s-t0%" PRIu64 "-%" PRIu64 " is finalized or aborted; "
+                     "it needs no store", miner, number);
+        goto fail;
+    }
     /* A retried request gets the store already chosen for the sector. */
     if ((rc = sm_db_stmt(db, SQL_RES_GET, &s, err)))
         goto fail;

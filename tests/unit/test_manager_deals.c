@@ -246,6 +246,9 @@ static void test_acquire_and_comm_d(void **state)
     free(p);
     /* abort again, let another sector take the deals: restore is refused */
     assert_int_equal(sm_sectors_abort(f->db, 1000, n1, "again", &err), SP_OK);
+    /* an aborted sector takes no deal */
+    assert_int_equal(sm_deals_acquire(f->db, 1000, n1, 2048, 0, 0, &p, &n, &err), SP_ESTATE);
+    assert_int_equal(sm_deals_acquire(f->db, 1000, 4242, 2048, 0, 0, &p, &n, &err), SP_ENOTFOUND);
     uint64_t n3;
     assert_int_equal(sm_sectors_allocate(f->db, f->conf, &any, 0, &m, &n3, &proof, &found, &err), SP_OK);
     assert_int_equal(sm_deals_acquire(f->db, 1000, n3, 2048, 0, 0, &p, &n, &err), SP_OK);

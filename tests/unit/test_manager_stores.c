@@ -122,6 +122,8 @@ static void test_placement(void **state)
     assert_int_equal(sm_stores_get(f->db, "c", &info, &err), SP_OK);
     assert_int_equal(info.reservations, 0);
     assert_int_equal(info.reserved, 0);
+    /* a finalized sector gets no new reservation (nobody would release it) */
+    assert_int_equal(sm_stores_reserve(f->db, 1000, 1, 10, NULL, 0, &info, &found, &err), SP_ESTATE);
     assert_int_equal(sm_sectors_abort(f->db, 1000, 2, "x", &err), SP_OK);
     assert_int_equal(sm_stores_get(f->db, "b", &info, &err), SP_OK);
     assert_int_equal(info.reservations, 0);
