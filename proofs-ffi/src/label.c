@@ -79,7 +79,23 @@ static pf_status interrupted(pf_error *err, uint32_t layer, uint64_t node)
     return PF_EINTERRUPTED;
 }
 
+static pf_status layer_single(const pf_labeler *l, uint32_t layer, pf_error *err);
+
 pf_status pf_label_layer_single(const pf_labeler *l, uint32_t layer, pf_error *err)
+{
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+    pf_status st = layer_single(l, layer, err);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    if (l->stats) {
+        l->stats->direct = 0;
+        l->stats->cpu_seconds =
+            (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+    }
+    return st;
+}
+
+static pf_status layer_single(const pf_labeler *l, uint32_t layer, pf_error *err)
 {
     const int np = layer == 1 ? PF_BASE_DEGREE : PF_DEGREE;
     void (*node_fn)(const uint32_t *, const uint8_t *const *, int, uint8_t *) =

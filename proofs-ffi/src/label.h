@@ -18,6 +18,12 @@
 #include "parent_cache.h"
 #include "sealproofs.h"
 
+typedef struct pf_label_stats {
+    uint64_t direct;           /* multi-core: nodes the hashing thread labeled without a
+                                  staged slot (its producers were late) */
+    double cpu_seconds;        /* CPU time of the hashing thread for the layer */
+} pf_label_stats;
+
 /* One layer's labeling job.  parents is the whole table (PF_DEGREE u32 per node); map,
  * when non-NULL, is the mapping it comes from, released behind the hashing thread. */
 typedef struct pf_labeler {
@@ -36,8 +42,7 @@ typedef struct pf_labeler {
     int producers;
     uint32_t lookahead;        /* ring slots; 0 = default */
     uint32_t stride;           /* nodes a producer claims at a time; 0 = default */
-    uint64_t *direct;          /* when non-NULL: nodes the hashing thread labeled without a
-                                  staged slot (its producers were late) */
+    pf_label_stats *stats;     /* when non-NULL: filled by the layer functions */
 } pf_labeler;
 
 /* SHA-256 state after the prefix block of (replica_id, layer, node). */

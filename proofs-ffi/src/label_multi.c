@@ -54,6 +54,7 @@ typedef struct shared {
     slot *ring;
     pf_status status;
     uint64_t direct;                   /* nodes the hashing thread labeled without a slot */
+    double cpu_seconds;                /* the hashing thread's CPU time */
 } shared;
 
 typedef struct producer_arg {
@@ -204,6 +205,8 @@ static void *hasher(void *arg)
     uint8_t *const cur = l->cur;
     const int np = s->np;
 
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     pf_label_node0(l->replica_id, s->layer, cur);
     atomic_store_explicit(&s->done, 1, memory_order_release);
     uint8_t block[64];
@@ -250,6 +253,8 @@ static void *hasher(void *arg)
         }
     }
     atomic_store_explicit(&s->stop, 1, memory_order_relaxed);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    s->cpu_seconds = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
     return NULL;
 }
 
@@ -316,8 +321,10 @@ pf_status pf_label_layer_multi(const pf_labeler *l, uint32_t layer, pf_error *er
         pthread_join(tids[i], NULL);
     if (started > producers)
         pthread_join(tids[0], NULL);
-    if (l->direct)
-        *l->direct = s->direct;
+    if (l->stats) {
+        l->stats->direct = s->direct;
+        l->stats->cpu_seconds = s->cpu_seconds;
+    }
     if (s->status == PF_EINTERRUPTED) {
         st = PF_EINTERRUPTED;
         if (err) {

@@ -309,8 +309,8 @@ static pf_status label_layers(pc1_run *r, int first, pf_error *err)
     for (int layer = first; layer <= layers; layer++) {
         l.cur = r->buf[layer & 1];
         l.prev = r->buf[(layer - 1) & 1];
-        uint64_t direct = 0;
-        l.direct = &direct;
+        pf_label_stats stats = { 0, 0 };
+        l.stats = &stats;
         double t0 = now_s();
         st = o->multicore ? pf_label_layer_multi(&l, (uint32_t)layer, err)
                           : pf_label_layer_single(&l, (uint32_t)layer, err);
@@ -334,7 +334,8 @@ static pf_status label_layers(pc1_run *r, int first, pf_error *err)
             return st;
         if (o->progress) {
             pf_progress_event ev = { .layer = layer, .layers = layers, .seconds = dt,
-                                     .direct_nodes = direct };
+                                     .direct_nodes = stats.direct,
+                                     .hasher_cpu_seconds = stats.cpu_seconds };
             o->progress(o->progress_ctx, &ev);
         }
     }

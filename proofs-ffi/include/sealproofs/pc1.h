@@ -124,6 +124,8 @@ typedef struct pf_progress_event {
     int resumed;               /* 1 when the layer was loaded from a previous run */
     uint64_t direct_nodes;     /* multi-core: nodes the hashing thread labeled itself because
                                   the producers were late (0 = they always kept up) */
+    double hasher_cpu_seconds; /* CPU time the hashing thread got for this layer (below
+                                  `seconds` when other work took the CPU from it) */
 } pf_progress_event;
 
 typedef struct pf_sdr_options {
