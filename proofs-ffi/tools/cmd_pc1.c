@@ -551,11 +551,13 @@ static int cmd_bench_pc1(int argc, char **argv)
     cJSON_AddNumberToObject(o, "sha256_library_chain_per_s", (double)(int64_t)lim.library);
     cJSON_AddNumberToObject(o, "sha256_unrolled_chain_per_s", (double)(int64_t)lim.unrolled);
     cJSON_AddNumberToObject(o, "sha256_rounds_only_per_s", (double)(int64_t)lim.rounds_only);
-    /* The same rate over the CPU time the hashing thread actually got: on a shared machine
-     * it shows what the code does when the scheduler lets it run. */
+    /* The same ratio over CPU time (the hashing thread's, and the limit's own): on a shared
+     * machine it shows what the code does when the scheduler lets it run. */
     cJSON_AddNumberToObject(o, "hashing_thread_cpu_seconds", (double)(int64_t)(blog.cpu * 1000) / 1000);
     cJSON_AddNumberToObject(o, "ratio_on_cpu_time",
-                            blog.cpu > 0 ? (double)(int64_t)(chain_per_layer * blog.n / blog.cpu / lim.best * 1000) / 1000 : 0);
+                            blog.cpu > 0 && lim.best_cpu > 0
+                                ? (double)(int64_t)(chain_per_layer * blog.n / blog.cpu / lim.best_cpu * 1000) / 1000
+                                : 0);
     cJSON_AddNumberToObject(o, "load_average", load_average());
     /* nodes the hashing thread had to label without its producers (they fell behind) */
     cJSON_AddNumberToObject(o, "hasher_direct_fraction",

@@ -163,6 +163,7 @@ typedef struct pf_sha256_limit {
     double unrolled;           /* SHA-NI, fully unrolled message schedule; 0 without SHA-NI */
     double rounds_only;        /* SHA-NI, one block's schedule reused: sha256rnds2 latency */
     double best;
+    double best_cpu;           /* the best of all, per second of this thread's CPU time */
     int sha_ni;                /* 1 when labeling uses SHA-NI */
 } pf_sha256_limit;
 
