@@ -153,9 +153,7 @@ static void handle_empty(wk_task *t, wk_step *st)
                      name, proof);
         return;
     }
-    wk_task_paths(t);
-    if (!mkdirs(t, st))
-        return;
+    /* saved at once: the manager never hands this number out again */
     wk_step_event(st, WK_EV_ALLOCATE, "%s proof %d", name, proof);
 }
 
@@ -164,6 +162,8 @@ static void handle_empty(wk_task *t, wk_step *st)
 static void handle_allocated(wk_task *t, wk_step *st)
 {
     wk_sector *s = t->s;
+    if (!mkdirs(t, st))
+        return;
     s->npieces = 0;
     if (sealing(t)->enable_deals) {
         sp_err err;

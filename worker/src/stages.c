@@ -353,8 +353,8 @@ static sp_code run_pc2(stage_call *c)
                          .progress_arg = &prog };
     /* a small first chunk gives the pause hook a point where PC2 is under way */
     const pf_seal_proof_info *info = pf_seal_proof(pc1.proof_id);
-    if (getenv("SEALPIPE_TEST_PAUSE") && info && info->nodes >= 512)
-        o.chunk_nodes = 64;
+    if (getenv("SEALPIPE_TEST_PAUSE") && info)
+        o.chunk_nodes = info->nodes >= 512 ? 64 : 8;
     if (c->env->bound) {
         int cpus[256];
         o.threads = slot_cpus(c->env, cpus, 256);

@@ -216,7 +216,7 @@ void wk_task_paths(wk_task *tk)
 {
     const wk_sector *s = tk->s;
     snprintf(tk->data, sizeof tk->data, "%s/data", tk->tcfg->location);
-    if (!wk_sector_allocated(s))
+    if (s->proof_id < 0)
         return;
     char n[64];
     wk_sector_file_name(s, n, sizeof n);
