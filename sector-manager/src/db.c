@@ -15,6 +15,9 @@
 
 #include "sm_db_driver.h"
 
+/* Log length (pages) from which a checkpoint also restarts the log. */
+#define RESTART_FRAMES 1000
+
 typedef struct sm_conn sm_conn;
 
 struct sm_stmt {
@@ -399,11 +402,12 @@ sp_code sm_db_checkpoint(sm_db *db, sp_err *err)
         return err ? err->code : SP_EIO;
     if (c->in_tx)
         return sp_fail(err, SP_EINTERNAL, "database: checkpoint inside a transaction");
-    sp_code rc = db->drv->checkpoint(c->h, false, err);
-    if (rc)
+    int frames = 0;
+    sp_code rc = db->drv->checkpoint(c->h, false, &frames, err);
+    if (rc || frames < RESTART_FRAMES)
         return rc;
     pthread_mutex_lock(&db->write_mu);
-    rc = db->drv->checkpoint(c->h, true, err);
+    rc = db->drv->checkpoint(c->h, true, NULL, err);
     pthread_mutex_unlock(&db->write_mu);
     return rc;
 }

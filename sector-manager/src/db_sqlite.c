@@ -168,12 +168,20 @@ static void sq_rollback(void *p, sm_tx mode)
 static int64_t sq_changes(void *p) { return sqlite3_changes64(((sq_conn *)p)->h); }
 static int64_t sq_last_id(void *p) { return sqlite3_last_insert_rowid(((sq_conn *)p)->h); }
 
-static sp_code sq_checkpoint(void *p, bool full, sp_err *err)
+static sp_code sq_checkpoint(void *p, bool full, int *log_frames, sp_err *err)
 {
     sq_conn *c = p;
     int log = 0, done = 0;
+    /* A restart waits for readers while writers are held off: wait briefly, and leave it
+     * to the next round when a long reader is in the way. */
+    if (full)
+        sqlite3_busy_timeout(c->h, 50);
     int rc = sqlite3_wal_checkpoint_v2(c->h, NULL, full ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
                                        &log, &done);
+    if (full)
+        sqlite3_busy_timeout(c->h, 10000);
+    if (log_frames)
+        *log_frames = log;
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         return sq_fail(c->h, err, "database: checkpoint");
     return SP_OK;

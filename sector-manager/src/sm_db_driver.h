@@ -28,8 +28,9 @@ typedef struct sm_db_driver {
     int64_t (*changes)(void *conn);
     int64_t (*last_id)(void *conn);
     /* full = false: copy what can be copied without waiting (never blocks); full = true:
-     * copy everything and restart the log (db.c holds the write lock around it). */
-    sp_code (*checkpoint)(void *conn, bool full, sp_err *err);
+     * copy everything and restart the log, waiting briefly for readers (db.c holds the
+     * write lock around it).  *log_frames (may be NULL) gets the log's length. */
+    sp_code (*checkpoint)(void *conn, bool full, int *log_frames, sp_err *err);
     /* Reads the schema version (0 for a new database) inside a transaction. */
     sp_code (*get_version)(void *conn, int *version, sp_err *err);
     sp_code (*set_version)(void *conn, int version, sp_err *err);
