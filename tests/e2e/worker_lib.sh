@@ -20,7 +20,7 @@ wk_manager_start() {
     WTOKEN=$(cat "$H/worker.token")
     mkdir -p "$T/store1"
     cat >"$H/manager.cfg" <<EOF
-api = { listen = "127.0.0.1:0"; threads = 2; };
+api = { listen = "127.0.0.1:${MPORT:-0}"; threads = 2; };
 chain = { block_time = "100ms"; ticket_lookback = 2; max_ticket_age = 1000000;
           precommit_landing = 2; challenge_delay = 5; seed_confidence = 1;
           proof_landing = 2; max_prove_duration = 1000000; };
@@ -29,6 +29,12 @@ persist_stores = ( { name = "store1"; path = "$T/store1"; capacity = "4GiB"; } )
 log = { level = "info"; };
 EOF
     "$SM" config check --home "$H" >/dev/null
+    wk_manager_run
+}
+
+# wk_manager_run: (re)starts the manager of $H; sets MPID and API.
+wk_manager_run() {
+    rm -f "$H/api"
     "$SM" run --home "$H" >>"$T/manager.log" 2>&1 &
     MPID=$!
     sp_track $MPID

@@ -115,7 +115,7 @@ static sp_code call(wk_mgr *m, const char *method, cJSON *params, cJSON **result
         rc = err ? err->code : mapped;
     }
     if (rc)
-        sp_err_prefix(err, "manager %s", method);
+        sp_err_prefix(err, "manager");
     return rc;
 }
 
