@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *program_name = "sealpipe";
 
@@ -101,7 +102,12 @@ int sp_cli_run(const sp_program *prog, int argc, char **argv)
     int sub_argc = argc - best_words;
     char **sub_argv = argv + best_words;
     if (sp_cli_wants_help(sub_argc, sub_argv)) {
-        printf("Usage: %s %s\n", prog->name, best->usage ? best->usage : best->name);
+        const char *u = best->usage ? best->usage : best->name;
+        /* A usage text may carry its own "usage:" line; do not print the word twice. */
+        if (strncasecmp(u, "usage:", 6) == 0)
+            printf("%s\n", u);
+        else
+            printf("Usage: %s %s\n", prog->name, u);
         return 0;
     }
     sub_argv[0] = (char *)best->name;
