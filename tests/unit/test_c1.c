@@ -462,8 +462,15 @@ static void test_c1_decode_mutations(void **state)
         if (at < n)
             m[at] ^= (uint8_t)(1 + rand() % 255);
         if (pf_c1_output_decode(m, n, &d, &err) == PF_OK) {
-            /* a change that still decodes must not verify (or be in a public input) */
+            /* a change that still decodes must not verify (or be in a public input), and
+             * the decoder is strict: encoding gives the very same bytes back */
             assert_int_equal(n, len);
+            uint8_t *again;
+            size_t again_len;
+            assert_int_equal(pf_c1_output_encode(&d, &again, &again_len, &err), PF_OK);
+            assert_int_equal(again_len, n);
+            assert_memory_equal(again, m, n);
+            free(again);
             pf_status v = pf_c1_output_verify(&d, &err);
             if (at >= 288)
                 assert_int_not_equal(v, PF_OK);
