@@ -50,7 +50,7 @@ wk_worker_cfg() {
     cat >"$1" <<EOF
 worker = { name = "w1"; listen = "127.0.0.1:$WPORT"; };
 sector_manager = { url = "http://$API"; token_file = "$H/worker.token"; };
-sealing = { max_retries = 3; seal_interval = "0s"; recover_interval = "1s";
+sealing = { max_retries = ${WK_MAX_RETRIES:-3}; seal_interval = "0s"; recover_interval = "1s";
             rpc_polling_interval = "200ms"; $2 };
 sealing_thread = ( $3 );
 attached = ( { name = "store1"; location = "$T/store1"; } );

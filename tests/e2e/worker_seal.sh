@@ -6,7 +6,7 @@
 # children, add_pieces and tree_d inside the worker.  Checked: every sector Proving (the
 # manager verified each proof), the sealed files and proving caches in the store, the deals
 # sealed, the processors' bindings, threads list/info output, the manager's worker list,
-# and a clean stop on SIGTERM (children gone, exit 0).
+# the worker's /metrics, and a clean stop on SIGTERM (children gone, exit 0).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/worker_lib.sh"
 
@@ -76,6 +76,14 @@ if grep -q ' ERROR ' "$T/worker.log"; then
     grep ' ERROR ' "$T/worker.log" >&2
     fail "the worker logged errors"
 fi
+
+# Prometheus metrics on the admin address, without a token
+m=$(curl -sS "http://127.0.0.1:$WPORT/metrics")
+assert_contains "$m" 'sealpipe_worker_sectors_total{result="finished"} 4'
+assert_contains "$m" 'sealpipe_worker_stage_seconds_count{stage="pc1"} 4'
+assert_contains "$m" 'sealpipe_worker_threads{job="idle"} 2'
+assert_contains "$m" 'sealpipe_worker_processor_up{stage="c2",index="0"} 1'
+assert_contains "$m" 'sealpipe_worker_transitions_total{event="Finish"} 4'
 
 # SIGTERM: stops cleanly, children gone
 kids=$(pgrep -P "$WPID")

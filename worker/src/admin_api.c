@@ -185,10 +185,14 @@ sp_code wk_admin_start(const wk_admin_opts *o, wk_admin **out, sp_err *err)
     a->token = strdup(o->token);
     sp_code rc = SP_OK;
     sp_http_server_opts ho = { .listen = o->listen, .name = "admin", .threads = 1,
-                               .max_connections = 64, .max_body = 64 * 1024 };
+                               .max_connections = 64, .max_body = 64 * 1024,
+                               .metrics = o->metrics };
     sp_rpc_server_opts ro = { .name = "admin", .max_body = 64 * 1024, .auth = auth,
-                              .auth_ctx = a, .scope_names = scope_names, .ctx = a };
+                              .auth_ctx = a, .scope_names = scope_names, .ctx = a,
+                              .metrics = o->metrics };
     sp_http_route hr = { .method = "GET", .path = "/healthcheck", .handler = health };
+    sp_http_route mr = { .method = "GET", .path = "/metrics",
+                         .handler = sp_http_metrics_handler, .ctx = o->metrics };
     if (!a->token)
         rc = sp_fail(err, SP_ENOMEM, "admin API: out of memory");
     if (!rc)
@@ -199,6 +203,8 @@ sp_code wk_admin_start(const wk_admin_opts *o, wk_admin **out, sp_err *err)
         rc = sp_rpc_server_mount(a->rpc, a->http, err);
     if (!rc)
         rc = sp_http_server_add_route(a->http, &hr, err);
+    if (!rc && o->metrics)
+        rc = sp_http_server_add_route(a->http, &mr, err);
     if (!rc)
         rc = sp_http_server_start(a->http, err);
     if (rc) {

@@ -17,13 +17,15 @@
 #include "wk_admin.h"
 #include "wk_config.h"
 #include "wk_daemon.h"
+#include "wk_metrics.h"
+#include "wk_metrics.h"
 #include "wk_mgr.h"
 #include "wk_placement.h"
 #include "wk_processor.h"
 #include "wk_thread.h"
 #include "wk_topology.h"
 
-#define PING_INTERVAL_MS 60000
+#define PING_INTERVAL_MS 30000
 
 typedef struct daemon_ctx {
     wk_config cfg;
@@ -36,6 +38,7 @@ typedef struct daemon_ctx {
     wk_thread **threads;
     int nthreads;
     wk_admin *admin;
+    wk_metrics metrics;
     sigset_t sigs;
     bool threads_started;
 } daemon_ctx;
@@ -177,17 +180,52 @@ static void ping(daemon_ctx *d)
         SP_DEBUG("ping: %s", err.msg);
 }
 
+/* Before every /metrics answer: the gauges of threads and processors from their state. */
+static void collect(void *ctx, sp_metrics *reg)
+{
+    daemon_ctx *d = ctx;
+    const wk_metrics *m = &d->metrics;
+    (void)reg;
+    sp_metric_reset(m->threads);
+    sp_metric_reset(m->in_state);
+    static const char *const jobs[] = { "idle", "waiting", "running", "paused", "stopped" };
+    for (size_t j = 0; j < sizeof jobs / sizeof jobs[0]; j++)
+        sp_metric_set(m->threads, SP_LABELS(jobs[j]), 0);
+    for (int i = 0; i < d->nthreads; i++) {
+        wk_thread_status st;
+        wk_thread_status_get(d->threads[i], &st);
+        sp_metric_set(m->threads, SP_LABELS(st.job),
+                      sp_metric_get(m->threads, SP_LABELS(st.job)) + 1);
+        if (st.sector[0])
+            sp_metric_set(m->in_state, SP_LABELS(st.state),
+                          sp_metric_get(m->in_state, SP_LABELS(st.state)) + 1);
+    }
+    wk_proc_status ps[256];
+    int n = d->procs ? wk_procs_status(d->procs, ps, 256) : 0;
+    for (int i = 0; i < n && i < 256; i++) {
+        char idx[16];
+        snprintf(idx, sizeof idx, "%d", ps[i].index);
+        const char *const *l = SP_LABELS(wk_stage_name(ps[i].stage), idx);
+        sp_metric_set(m->proc_up, l, !strcmp(ps[i].state, "ready"));
+        sp_metric_set(m->proc_starts, l, ps[i].starts);
+        sp_metric_set(m->proc_running, l, ps[i].running);
+    }
+}
+
 static void shut_down(daemon_ctx *d)
 {
     for (int i = 0; i < d->nthreads; i++)
         if (d->threads[i])
             wk_thread_stop(d->threads[i]);
     wk_procs_stop(d->procs);
+    /* the admin API and /metrics read the threads: stop serving before freeing them */
+    wk_admin_free(d->admin);
+    d->admin = NULL;
     for (int i = 0; i < d->nthreads; i++)
         wk_thread_free(d->threads[i]);
     free(d->threads);
-    wk_admin_free(d->admin);
     wk_procs_free(d->procs);
+    wk_metrics_free(&d->metrics);
     wk_mgr_free(d->mgr);
     wk_plan_free(&d->plan);
     wk_topology_free(&d->topo);
@@ -215,6 +253,11 @@ int wk_daemon_run(const char *config_path)
 
     if (load_config(&d, config_path) || place(&d))
         goto done;
+    if (wk_metrics_init(&d.metrics, &err) != SP_OK ||
+        sp_metrics_on_collect(d.metrics.reg, collect, &d, &err) != SP_OK) {
+        SP_ERROR("metrics: %s", err.msg);
+        goto done;
+    }
     if (wk_mgr_new(d.cfg.manager_url, d.token, &d.mgr, &err) != SP_OK) {
         SP_ERROR("%s", err.msg);
         goto done;
@@ -225,7 +268,7 @@ int wk_daemon_run(const char *config_path)
         goto done;
     }
     d.shared = (wk_shared){ .cfg = &d.cfg, .mgr = d.mgr, .procs = d.procs,
-                            .instance = d.cfg.name };
+                            .instance = d.cfg.name, .metrics = &d.metrics };
     d.threads = calloc((size_t)d.cfg.nthreads + 1, sizeof *d.threads);
     if (!d.threads)
         goto done;
@@ -238,7 +281,8 @@ int wk_daemon_run(const char *config_path)
     }
     wk_admin_opts ao = { .listen = d.cfg.listen, .token = d.token, .name = d.cfg.name,
                          .manager_url = d.cfg.manager_url, .threads = d.threads,
-                         .nthreads = d.nthreads, .procs = d.procs };
+                         .nthreads = d.nthreads, .procs = d.procs,
+                         .metrics = d.metrics.reg };
     if (wk_admin_start(&ao, &d.admin, &err) != SP_OK) {
         SP_ERROR("%s", err.msg);
         goto done;

@@ -109,10 +109,16 @@ static sp_code call(wk_mgr *m, const char *method, cJSON *params, cJSON **result
     sp_code rc = sp_rpc_client_call(m->rpc, method, params, result, &rpc_code, err);
     cJSON_Delete(params);
     if (rc == SP_ERPC) {
+        /* docs/rpc.md "Errors": internal errors (-32603) and a verifier that could not
+         * run (-32008) are worth a retry, so they become temporary codes here */
         sp_code mapped = sp_rpc_code_to_sp(rpc_code);
+        if (mapped == SP_ERPC || mapped == SP_EINTERNAL)
+            mapped = SP_EIO;
+        else if (mapped == SP_EPROOF)
+            mapped = SP_EBUSY;
         if (err)
-            err->code = mapped == SP_ERPC ? SP_EIO : mapped;
-        rc = err ? err->code : mapped;
+            err->code = mapped;
+        rc = mapped;
     }
     if (rc)
         sp_err_prefix(err, "manager");

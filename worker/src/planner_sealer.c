@@ -520,6 +520,30 @@ static const wk_attached_cfg *attached(const wk_task *t, const char *name)
     return NULL;
 }
 
+/* Copies the sealed file and the proving cache into attached store `store` (finalize.c);
+ * false with *st filled on failure. */
+static bool copy_to_store(wk_task *t, const char *store, wk_persist_result *res, wk_step *st)
+{
+    const wk_attached_cfg *a = attached(t, store);
+    if (!a) {
+        wk_step_fail(st, WK_LEVEL_PERMANENT, "the manager reserved store \"%s\", which is not "
+                     "attached to this worker", store);
+        return false;
+    }
+    char name[64], what[300];
+    sp_err err;
+    wk_sector_file_name(t->s, name, sizeof name);
+    snprintf(what, sizeof what, "copying to store %s (%s)", store, a->location);
+    wk_task_activity(t, what);
+    if (wk_persist_copy(t->sealed, t->cache, a->location, name, wk_task_cancel_flag(t), res,
+                        &err) != SP_OK) {
+        wk_step_fail_err(st, err.code == SP_ENOTFOUND ? WK_LEVEL_PERMANENT : WK_LEVEL_TEMPORARY,
+                         &err, "persist");
+        return false;
+    }
+    return true;
+}
+
 static void handle_pc_landed(wk_task *t, wk_step *st)
 {
     wk_sector *s = t->s;
@@ -550,23 +574,9 @@ static void handle_pc_landed(wk_task *t, wk_step *st)
         wk_step_idle(st, sealing(t)->rpc_polling_interval_ms);
         return;
     }
-    const wk_attached_cfg *a = attached(t, store);
-    if (!a) {
-        wk_step_fail(st, WK_LEVEL_PERMANENT, "the manager reserved store \"%s\", which is not "
-                     "attached to this worker", store);
-        return;
-    }
-    char name[64], what[300];
-    wk_sector_file_name(s, name, sizeof name);
-    snprintf(what, sizeof what, "copying to store %s (%s)", store, a->location);
-    wk_task_activity(t, what);
     wk_persist_result res;
-    if (wk_persist_copy(t->sealed, t->cache, a->location, name, wk_task_cancel_flag(t),
-                        &res, &err) != SP_OK) {
-        wk_step_fail_err(st, err.code == SP_ENOTFOUND ? WK_LEVEL_PERMANENT : WK_LEVEL_TEMPORARY,
-                         &err, "persist");
+    if (!copy_to_store(t, store, &res, st))
         return;
-    }
     snprintf(s->persist_store, sizeof s->persist_store, "%s", store);
     wk_step_event(st, WK_EV_PERSIST, "%d files, %" PRIu64 " bytes in store %s", res.files,
                   res.bytes, store);
@@ -583,9 +593,22 @@ static void handle_persisted(wk_task *t, wk_step *st)
         return;
     }
     if (!ok) {
+        /* docs/rpc.md: files missing or of the wrong size; copy again and resubmit, once */
+        SP_WARN("s-t0%" PRIu64 "-%" PRIu64 ": the manager did not accept the files in store %s; "
+                "copying them again", s->miner, s->number, s->persist_store);
+        wk_persist_result res;
+        if (!copy_to_store(t, s->persist_store, &res, st))
+            return;
+        if (wk_mgr_submit_persisted(t->sh->mgr, s->miner, s->number, s->persist_store, &ok,
+                                    &err)) {
+            wk_step_fail_err(st, WK_LEVEL_NONE, &err, "submitting the persisted files");
+            return;
+        }
+    }
+    if (!ok) {
         wk_step_fail(st, WK_LEVEL_PERMANENT, "the manager did not accept the files in store %s "
-                     "(its log says why); resume with --state PCLanded to copy them again",
-                     s->persist_store);
+                     "even after a second copy (its log says why; is the store mounted at the "
+                     "same place on both machines?)", s->persist_store);
         return;
     }
     wk_step_event(st, WK_EV_SUBMIT_PERSISTANCE, "store %s", s->persist_store);

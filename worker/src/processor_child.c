@@ -32,6 +32,7 @@ typedef struct child_task {
 typedef struct child_ctx {
     wk_stage stage;
     bool bound;
+    bool hugepages;
     wk_backend backend;
     pthread_mutex_t mu;          /* tasks, running */
     pthread_cond_t cv;
@@ -101,7 +102,7 @@ static void *task_main(void *arg)
     child_task *t = arg;
     child_ctx *x = t->ctx;
     wk_stage_env env = { .slot = t->slot, .slots = t->slots, .bound = x->bound,
-                         .backend = x->backend, .cancel = &t->cancel };
+                         .hugepages = x->hugepages, .backend = x->backend, .cancel = &t->cancel };
     cJSON *output = NULL;
     wk_level level;
     sp_err err;
@@ -251,6 +252,8 @@ int wk_processor_main(wk_stage stage)
     child_ctx x = { .stage = stage };
     const char *be = getenv("SEALPIPE_PROC_BACKEND");
     x.backend = be && !strcmp(be, "filcrypto") ? WK_BACKEND_FILCRYPTO : WK_BACKEND_NATIVE;
+    const char *hp = getenv("SEALPIPE_PROC_HUGEPAGES");
+    x.hugepages = hp && !strcmp(hp, "1");
     char binding[512];
     if (bind_from_env(binding, sizeof binding, &x.bound) != 0)
         return 1;

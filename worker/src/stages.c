@@ -294,7 +294,7 @@ static sp_code run_pc1(stage_call *c)
         return rc;
     pc1_progress prog = { .cancel = c->env->cancel };
     pf_sdr_options so = { .progress = pc1_layer_done, .progress_ctx = &prog,
-                          .cancel = c->env->cancel };
+                          .cancel = c->env->cancel, .hugepages = c->env->hugepages ? 1 : 0 };
     char cores[1024] = "";
     if (c->env->bound) {
         /* a bound child labels with its slot's CPUs: first one hashes, the rest produce */

@@ -148,8 +148,8 @@ void wk_step_fail(wk_step *out, wk_level level, const char *fmt, ...)
 void wk_step_fail_err(wk_step *out, wk_level level, const sp_err *err, const char *what)
 {
     if (level == WK_LEVEL_NONE)
-        level = (err->code == SP_EINVAL || err->code == SP_EAUTH || err->code == SP_ECORRUPT ||
-                 err->code == SP_EPROOF || err->code == SP_EINTERNAL)
+        level = (err->code == SP_EINVAL || err->code == SP_EAUTH || err->code == SP_ENOTFOUND ||
+                 err->code == SP_EEXIST)
                     ? WK_LEVEL_PERMANENT
                     : WK_LEVEL_TEMPORARY;
     wk_step_fail(out, level, "%s%s%s", what ? what : "", what ? ": " : "", err->msg);
@@ -186,6 +186,9 @@ sp_code wk_task_stage(wk_task *tk, wk_stage stage, const cJSON *task, cJSON **ou
     uint64_t t0 = sp_now_ms();
     sp_code rc = wk_procs_call(tk->sh->procs, stage, task, &o, out, level, err);
     set_activity(t, "running", "%s", wk_state_stage(tk->s->plan, tk->s->state));
+    if (!interrupted(t))
+        wk_metrics_stage(tk->sh->metrics, stage, (double)(sp_now_ms() - t0) / 1000.0,
+                         rc == SP_OK, *level);
     if (rc == SP_OK)
         SP_INFO("thread %d: %s: %s done in %.1fs", t->index, label, wk_stage_name(stage),
                 (double)(sp_now_ms() - t0) / 1000.0);
@@ -332,6 +335,7 @@ static void finish_sector(wk_thread *t, wk_sector *rec)
         return;
     SP_INFO("thread %d: %s finished; cleaning the location", t->index, name);
     clean_location(t, rec, "finished");
+    wk_metrics_sector(t->sh->metrics, "finished");
     pthread_mutex_lock(&t->mu);
     t->finished++;
     pthread_mutex_unlock(&t->mu);
@@ -349,6 +353,7 @@ static void drop_sector(wk_thread *t, wk_sector *rec, bool tell_manager)
     SP_WARN("thread %d: %s aborted (%s); cleaning the location", t->index, name,
             rec->abort_reason[0] ? rec->abort_reason : "no reason given");
     clean_location(t, rec, rec->abort_reason[0] ? rec->abort_reason : "aborted");
+    wk_metrics_sector(t->sh->metrics, "aborted");
     pthread_mutex_lock(&t->mu);
     t->aborted++;
     pthread_mutex_unlock(&t->mu);
@@ -401,7 +406,7 @@ static void handle_failure(wk_thread *t, wk_sector *rec, const wk_step *st)
         if (report(t, rec, wk_state_name(rec->state), "", "temporary", msg, reason,
                    sizeof reason)) {
             snprintf(rec->abort_reason, sizeof rec->abort_reason, "manager: %.490s", reason);
-            drop_sector(t, rec, false);
+            drop_sector(t, rec, true);
             return;
         }
         set_activity(t, "waiting", "retry %d of %d in %llums: %s", rec->retry, cfg->max_retries,
@@ -427,7 +432,7 @@ static void handle_failure(wk_thread *t, wk_sector *rec, const wk_step *st)
     if (report(t, rec, wk_state_name(rec->state), "", wk_level_name(level), msg, reason,
                sizeof reason)) {
         snprintf(rec->abort_reason, sizeof rec->abort_reason, "manager: %.490s", reason);
-        drop_sector(t, rec, false);
+        drop_sector(t, rec, true);
     }
 }
 
@@ -465,6 +470,7 @@ static void run_step(wk_thread *t, wk_sector *rec)
         return;
     }
     *rec = work;
+    wk_metrics_transition(t->sh->metrics, wk_event_name(st.event));
     char name[64];
     name_of(rec, name, sizeof name);
     SP_INFO("thread %d: %s: %s -> %s%s%s", t->index, name, prev, wk_state_name(rec->state),
@@ -475,7 +481,9 @@ static void run_step(wk_thread *t, wk_sector *rec)
                  reason[0] ? reason : "the manager finalized the sector");
         SP_WARN("thread %d: %s: the manager dropped the sector (%s)", t->index, name,
                 rec->abort_reason);
-        drop_sector(t, rec, false);
+        /* docs/rpc.md: on Finalized=true the worker drops the sector and calls
+         * ReportAborted (harmless for a sector the manager already finished) */
+        drop_sector(t, rec, true);
     }
 }
 

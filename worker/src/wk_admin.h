@@ -1,5 +1,6 @@
-/* wk_admin.h — the worker's admin API on `worker.listen`: JSON-RPC 2.0 at /rpc/v0 (and
- * /metrics-free /healthcheck), for `seal-worker threads` and `seal-worker info`.
+/* wk_admin.h — the worker's admin API on `worker.listen`: JSON-RPC 2.0 at /rpc/v0 for
+ * `seal-worker threads` and `seal-worker info`, GET /metrics (Prometheus, wk_metrics.h)
+ * and GET /healthcheck, both without a token.
  *
  * Auth: "Authorization: Bearer <token>" where token is the worker's own manager token
  * (sector_manager.token or token_file): whoever may act as this worker towards the
@@ -24,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "sp_err.h"
+#include "sp_metrics.h"
 #include "wk_processor.h"
 #include "wk_thread.h"
 
@@ -37,6 +39,7 @@ typedef struct wk_admin_opts {
     wk_thread **threads;
     int nthreads;
     wk_procs *procs;                 /* may be NULL */
+    sp_metrics *metrics;             /* served at GET /metrics; may be NULL */
 } wk_admin_opts;
 
 sp_code wk_admin_start(const wk_admin_opts *o, wk_admin **out, sp_err *err);

@@ -21,7 +21,12 @@
 
 typedef struct wk_mgr wk_mgr;
 
-/* url: "http://host:port" (the RPC is at url/rpc/v0, pieces at url/pieces/<cid>). */
+/* Manager errors a retry cannot fix (docs/rpc.md "Errors": invalid params, refused
+ * token, unknown sector or store, already exists) come back as SP_EINVAL, SP_EAUTH,
+ * SP_ENOTFOUND, SP_EEXIST; internal errors and a verifier that could not run as SP_EIO and
+ * SP_EBUSY; a state conflict (aborted sector, ...) as SP_ESTATE.
+ *
+ * url: "http://host:port" (the RPC is at url/rpc/v0, pieces at url/pieces/<cid>). */
 sp_code wk_mgr_new(const char *url, const char *token, wk_mgr **out, sp_err *err);
 void wk_mgr_free(wk_mgr *m);
 

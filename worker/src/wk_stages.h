@@ -42,6 +42,7 @@ typedef struct wk_stage_env {
     int slot;                    /* which of the processor's concurrent slots runs it */
     int slots;                   /* the processor's concurrency (>= 1) */
     bool bound;                  /* running in a bound processor child: use its CPUs */
+    bool hugepages;              /* PC1 layer buffers from reserved HugeTLB pages */
     wk_backend backend;
     const volatile int *cancel;  /* non-zero: stop (PC1 and PC2 check it) */
 } wk_stage_env;

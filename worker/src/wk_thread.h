@@ -34,6 +34,7 @@
 
 #include "sp_err.h"
 #include "wk_config.h"
+#include "wk_metrics.h"
 #include "wk_mgr.h"
 #include "wk_processor.h"
 #include "wk_sector.h"
@@ -44,6 +45,7 @@ typedef struct wk_shared {
     wk_mgr *mgr;
     wk_procs *procs;
     const char *instance;            /* the worker's name, as reported to the manager */
+    const wk_metrics *metrics;       /* may be NULL */
 } wk_shared;
 
 typedef struct wk_thread wk_thread;
@@ -95,8 +97,9 @@ void wk_step_event(wk_step *out, wk_event e, const char *detail_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void wk_step_fail(wk_step *out, wk_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* A failure from an sp_err, at the level its code implies for manager calls (no answer,
- * busy, state: temporary; bad params, auth: permanent) unless `level` is given (not NONE). */
+/* A failure from an sp_err, at the level its code implies for manager calls (bad params,
+ * refused token, unknown sector or store: permanent; anything else, no answer included:
+ * temporary) unless `level` is given (not NONE). */
 void wk_step_fail_err(wk_step *out, wk_level level, const sp_err *err, const char *what);
 void wk_step_idle(wk_step *out, uint64_t wait_ms);
 
