@@ -274,7 +274,10 @@ pf_status pf_c1_output_decode(const uint8_t *buf, size_t len, pf_c1_output *out,
                           version, PF_C1_OUTPUT_VERSION);
     uint32_t id = pf_get_le32(buf + 8);
     pf_commit_geom g;
-    pf_status st = pf_commit_geom_init(&g, id > 19 ? -1 : (int)id, err);
+    if (id > 19)
+        return pf_cm_fail(err, PF_EINVAL, "C1 output: seal proof id %u is not registered (0..19)",
+                          id);
+    pf_status st = pf_commit_geom_init(&g, (int)id, err);
     if (st) {
         pf_cm_prefix(err, "C1 output");
         return st;
