@@ -26,7 +26,29 @@ wk_worker_cfg "$CFG" 'enable_deals = true;' \
      pc2 = ( { cpuset = \"$CPUS\"; share = true; } );
      c1 = ( { cpuset = \"$CPU0\"; share = true; } );
      c2 = ( { cpuset = \"$CPUS\"; share = true; } );"
-wk_worker_start "$CFG"
+# readiness through sd_notify: a datagram socket standing in for systemd's
+NOTIFY=""
+if command -v python3 >/dev/null; then
+    python3 - "$T/notify.sock" "$T/notify.out" <<'EOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as out:
+    while True:
+        out.write(s.recv(4096).decode() + "\n")
+        out.flush()
+EOF
+    sp_track $!
+    sp_wait_for 10 test -S "$T/notify.sock"
+    NOTIFY="$T/notify.sock"
+fi
+NOTIFY_SOCKET=$NOTIFY wk_worker_start "$CFG"
+if [ -n "$NOTIFY" ]; then
+    sp_wait_for 20 grep -q READY=1 "$T/notify.out" || fail "no READY=1 on NOTIFY_SOCKET"
+    for p in $(pgrep -P "$WPID"); do
+        tr '\0' '\n' <"/proc/$p/environ" | grep -q NOTIFY_SOCKET && fail "a processor child got NOTIFY_SOCKET"
+    done
+fi
 
 # while it runs: the admin API answers, with the worker's token only
 out=$("$SW" threads list -c "$CFG" --json)
@@ -92,4 +114,5 @@ wait "$WPID"
 assert_eq "$?" "0" "exit status after SIGTERM"
 for k in $kids; do kill -0 "$k" 2>/dev/null && fail "processor $k still running"; done
 assert_contains "$(tail -n 3 "$T/worker.log")" "stopped"
+[ -z "$NOTIFY" ] || grep -q STOPPING=1 "$T/notify.out" || fail "no STOPPING=1 on NOTIFY_SOCKET"
 echo "4 sectors sealed to Proving"

@@ -209,8 +209,10 @@ static sp_code build_env(child *c, sp_err *err)
     char buf[1024];
     int bad = 0;
     sp_code rc = SP_OK;
+    /* the worker's environment, less its own placement variables and systemd's socket
+     * (readiness is the daemon's to report) */
     for (char **e = environ; e && *e; e++)
-        if (strncmp(*e, "SEALPIPE_PROC_", 14) != 0)
+        if (strncmp(*e, "SEALPIPE_PROC_", 14) != 0 && strncmp(*e, "NOTIFY_SOCKET=", 14) != 0)
             bad |= strv_put(&s, *e);
     bad |= strv_set(&s, "SEALPIPE_PROC_STAGE", wk_stage_name(pc->stage));
     snprintf(buf, sizeof buf, "%d", pc->index);
