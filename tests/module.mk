@@ -1,6 +1,9 @@
 # tests/: one cmocka program per tests/unit/test_*.c, shell end-to-end tests in tests/e2e/
 # (run by `make test`) and tests/long/ (run by `make test-long`).
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# Scripts named lib.sh or *_lib.sh are sourced helpers, not tests.
+E2E_TESTS := $(sort $(filter-out %lib.sh,$(wildcard tests/e2e/*.sh)))
+LONG_TESTS := $(sort $(filter-out %lib.sh,$(wildcard tests/long/*.sh)))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
 ALL_LIBS = $(MANAGER_LIB) $(WORKER_LIB) $(PROOFS_LIB) $(COMMON_LIB)
@@ -16,17 +19,17 @@ TEST_ENV = SP_BIN=$(abspath $(BIN)) SP_BUILD=$(abspath $(BUILD)) SP_ROOT=$(CURDI
            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 test: all $(UNIT_BINS)
-	@$(TEST_ENV) sh tests/run.sh $(UNIT_BINS) $(sort $(wildcard tests/e2e/*.sh))
+	@$(TEST_ENV) sh tests/run.sh $(UNIT_BINS) $(E2E_TESTS)
 
 test-unit: all $(UNIT_BINS)
 	@$(TEST_ENV) sh tests/run.sh $(UNIT_BINS)
 
 test-long: all $(UNIT_BINS)
-	@$(TEST_ENV) sh tests/run.sh $(sort $(wildcard tests/long/*.sh))
+	@$(TEST_ENV) sh tests/run.sh $(LONG_TESTS)
 
 # `make check T=name` runs one unit test program or e2e script while developing.
 check: all $(UNIT_BINS)
-	@$(TEST_ENV) sh tests/run.sh $(filter %$(T) %$(T).sh,$(UNIT_BINS) $(wildcard tests/e2e/*.sh tests/long/*.sh))
+	@$(TEST_ENV) sh tests/run.sh $(filter %$(T) %$(T).sh,$(UNIT_BINS) $(E2E_TESTS) $(LONG_TESTS))
 
 # Unit tests may test internals, so they see each module's private headers.
 $(BUILD)/tests/unit/%.o: EXTRA_CFLAGS += -Iproofs-ffi/src -Iworker/src -Isector-manager/src -Itests/lib

@@ -11,10 +11,11 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/sealpipe-e2e.XXXXXX")
 SP_PIDS=""
 
 sp_cleanup() {
+    local p n
     for p in $SP_PIDS; do kill -TERM "$p" 2>/dev/null || true; done
     for p in $SP_PIDS; do
-        i=0
-        while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+        n=0
+        while kill -0 "$p" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
         kill -KILL "$p" 2>/dev/null || true
     done
     if [ "${SP_KEEP_TMP:-0}" = 1 ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
@@ -32,18 +33,18 @@ sp_free_port() {
 
 # sp_wait_port PORT [SECONDS]: waits until something listens on 127.0.0.1:PORT.
 sp_wait_port() {
-    i=0; lim=$(( ${2:-20} * 10 ))
+    local n=0 lim=$(( ${2:-20} * 10 ))
     while ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
-        i=$((i+1)); [ $i -ge $lim ] && { echo "port $1 did not open" >&2; return 1; }
+        n=$((n+1)); [ $n -ge $lim ] && { echo "port $1 did not open" >&2; return 1; }
         sleep 0.1
     done
 }
 
 # sp_wait_for SECONDS COMMAND...: retries COMMAND every 0.2s until it succeeds.
 sp_wait_for() {
-    lim=$(( $1 * 5 )); shift; i=0
+    local n=0 lim=$(( $1 * 5 )); shift
     until "$@" >/dev/null 2>&1; do
-        i=$((i+1)); [ $i -ge $lim ] && { echo "timed out waiting for: $*" >&2; return 1; }
+        n=$((n+1)); [ $n -ge $lim ] && { echo "timed out waiting for: $*" >&2; return 1; }
         sleep 0.2
     done
 }
