@@ -333,6 +333,21 @@ static int looks_like_pci(const char *s)
            sscanf(s, "%x:%x.%x%c", &a, &b, &c, &tail) == 3;
 }
 
+/* "P:D": platform P's device D, the form seal-worker uses for a GPU OpenCL knows. */
+static int parse_platform_device(const char *s, int *plat, int *dev)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon || strchr(colon + 1, ':'))
+        return 0;
+    char a[16];
+    size_t la = (size_t)(colon - s);
+    if (la == 0 || la >= sizeof a)
+        return 0;
+    memcpy(a, s, la);
+    a[la] = 0;
+    return parse_index(a, plat) && parse_index(colon + 1, dev);
+}
+
 /* "0: NAME (TYPE), 1: ..." for messages */
 static void list_names(const pf_cl_device *all, int n, char *buf, size_t len)
 {
@@ -368,10 +383,14 @@ pf_status pf_cl_select(const char *spec, pf_cl_device *out, pf_error *err)
         return fail(err, PF_EDEVICE, "no OpenCL device found (no ICD or no platform: install the "
                     "GPU driver's OpenCL ICD, or pocl-opencl-icd for a CPU device), so device "
                     "\"%s\" (%s) cannot be used; use the CPU path instead", spec, from);
-    int pick = -1, idx;
+    int pick = -1, idx, plat, dev;
     if (parse_index(spec, &idx)) {
         if (idx < n)
             pick = idx;
+    } else if (parse_platform_device(spec, &plat, &dev)) {
+        for (int i = 0, k = 0; i < n && pick < 0; i++)
+            if (all[i].platform_index == plat && k++ == dev)
+                pick = i;
     } else if (looks_like_pci(spec)) {
         for (int i = 0; i < n && pick < 0; i++)
             if (pci_matches(all[i].pci_bus_id, spec))
@@ -386,7 +405,7 @@ pf_status pf_cl_select(const char *spec, pf_cl_device *out, pf_error *err)
         list_names(all, n, names, sizeof names);
         free(all);
         return fail(err, PF_EINVAL, "OpenCL device \"%s\" (%s) not found: give an index 0..%d, "
-                    "a PCI bus id or part of a name; devices: %s", spec, from, n - 1, names);
+                    "PLATFORM:DEVICE, a PCI bus id or part of a name; devices: %s", spec, from, n - 1, names);
     }
     *out = all[pick];
     free(all);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fr.h"
+#include "opencl.h"
 #include "pc2_hasher.h"
 
 #define DEFAULT_CHUNK_NODES 32768
@@ -586,7 +587,7 @@ pf_status pf_pc2_shaped(const pf_tree_shape *shape, int layers, const char *cach
                         const char *staged_path, const char *sealed_path,
                         const pf_pc2_options *opt, pf_pc2_output *out, pf_error *err)
 {
-    static const pf_pc2_options defaults = { 0, NULL, NULL, NULL, NULL, 0 };
+    static const pf_pc2_options defaults = { 0 };
     pf_status st = check_args(shape, layers, cache_dir, staged_path, sealed_path, opt, err);
     if (st)
         return st;
@@ -607,7 +608,18 @@ pf_status pf_pc2_shaped(const pf_tree_shape *shape, int layers, const char *cach
     for (int l = 0; l < MAX_LAYERS; l++)
         c->layer_fd[l] = -1;
     c->shift = __builtin_ctz((unsigned)shape->base_arity);
-    c->chunk = opt->chunk_nodes ? opt->chunk_nodes : DEFAULT_CHUNK_NODES;
+    /* The backend is chosen first: a GPU wants larger chunks than the CPU. */
+    if (opt->hasher) {
+        c->hasher = opt->hasher;
+    } else {
+        if ((st = pf_hasher_select(opt->device, opt->threads, &c->hasher, err))) {
+            free(c);
+            return st;
+        }
+        c->own_hasher = 1;
+    }
+    uint64_t preferred = pf_hasher_preferred_chunk(c->hasher);
+    c->chunk = opt->chunk_nodes ? opt->chunk_nodes : preferred ? preferred : DEFAULT_CHUNK_NODES;
     if (c->chunk > shape->base_leaves)
         c->chunk = shape->base_leaves;
     c->chunk_rows = __builtin_ctzll(c->chunk) / c->shift;
@@ -639,13 +651,6 @@ pf_status pf_pc2_shaped(const pf_tree_shape *shape, int layers, const char *cach
     if ((st = take_lock(c, err)) || (st = open_inputs(c, err)) ||
         (st = open_outputs(c, sealed_path, err)))
         goto done;
-    if (opt->hasher) {
-        c->hasher = opt->hasher;
-    } else {
-        if ((st = pf_hasher_cpu_new(opt->threads, &c->hasher, err)))
-            goto done;
-        c->own_hasher = 1;
-    }
     for (int t = 0; t < shape->base_count; t++)
         if ((st = do_tree(c, t, err)))
             goto done;

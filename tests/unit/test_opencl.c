@@ -169,6 +169,12 @@ static void test_select(void **state)
     }
     assert_int_equal(pf_cl_select(part, &d, &err), PF_OK);
     assert_int_equal(d.index, 0);
+    /* by platform:device, the form seal-worker puts in SEALPIPE_OPENCL_DEVICE */
+    char pd[32];
+    snprintf(pd, sizeof pd, "%d:0", fx.dev.platform_index);
+    assert_int_equal(pf_cl_select(pd, &d, &err), PF_OK);
+    assert_int_equal(d.platform_index, fx.dev.platform_index);
+    assert_int_equal(pf_cl_select("0:4096", &d, &err), PF_EINVAL);
     /* index out of range */
     assert_int_equal(pf_cl_select("4096", &d, &err), PF_EINVAL);
     assert_int_equal(err.status, PF_EINVAL);

@@ -140,7 +140,13 @@ typedef struct pf_pc2_options {
     const volatile int *cancel;   /* optional: checked between chunks; non-zero cancels */
     pf_progress_fn progress;      /* optional, called after every chunk */
     void *progress_arg;
-    uint64_t chunk_nodes;         /* nodes per streamed chunk, a power of 8; 0 = 32768 */
+    uint64_t chunk_nodes;         /* nodes per streamed chunk, a power of 8; 0 = the
+                                     backend's preferred size (32768 on the CPU) */
+    const char *device;           /* used when hasher is NULL: NULL = the OpenCL device
+                                     named by SEALPIPE_OPENCL_DEVICE when that is set (the
+                                     worker sets it for a processor's GPU), else the CPU;
+                                     "cpu"; or an OpenCL device spec (index, PCI bus id,
+                                     "P:D", or part of the name) */
 } pf_pc2_options;
 
 typedef struct pf_pc2_output {
