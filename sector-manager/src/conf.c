@@ -16,6 +16,9 @@ static const char *const driver_values[] = { "sqlite", NULL };
 static const char *const chain_kinds[] = { "local", NULL };
 static const char *const tiers[] = { "hot", "warm", "cold", NULL };
 static const char *const levels[] = { "error", "warn", "info", "debug", "trace", NULL };
+static const char *const medias[] = { "nvme", "hdd", "object", NULL };
+static const char *const ftypes[] = { "unsealed", "sealed", "cache", "update", "update-cache",
+                                      "piece", "block", NULL };
 
 static const sp_cfg_field api_fields[] = {
     { .name = "listen", .type = SP_CFG_STRING, .def = "127.0.0.1:1789",
@@ -91,6 +94,16 @@ static const sp_cfg_field store_fields[] = {
       .doc = "never these miners' sectors (wins over allow_miners)" },
     { .name = "capacity", .type = SP_CFG_SIZE, .def = "0 (the file system's)",
       .doc = "bytes of sectors this store may hold" },
+    { .name = "media", .type = SP_CFG_ENUM, .values = medias, .def = "hdd",
+      .doc = "nvme, hdd or object (an object store mounted as a directory)" },
+    { .name = "min_free_pct", .type = SP_CFG_INT, .min = 0, .max = 99, .def = "0",
+      .doc = "placement leaves this percentage of the file system free" },
+    { .name = "allow_types", .type = SP_CFG_STRING_ARRAY, .values = ftypes, .def = "[] (all)",
+      .doc = "file types this store takes: sealed, cache, unsealed, piece, block" },
+    { .name = "deny_types", .type = SP_CFG_STRING_ARRAY, .values = ftypes, .def = "[]",
+      .doc = "file types it never takes (wins over allow_types)" },
+    { .name = "domain", .type = SP_CFG_STRING, .def = "\"\" (the store alone)",
+      .doc = "failure domain such as \"rack-a/host-3\": replicas go to distinct domains" },
     { 0 },
 };
 
@@ -117,6 +130,8 @@ const sp_cfg_field sm_conf_schema[] = {
     { .name = "piece_store", .type = SP_CFG_GROUP, .children = piece_fields,
       .doc = "imported deal pieces" },
     { .name = "log", .type = SP_CFG_GROUP, .children = log_fields, .doc = "logging" },
+    { .name = "storage", .type = SP_CFG_GROUP, .children = sm_storage_schema,
+      .doc = "storage tiers, replicas, caches, scrub, GC, retrieval" },
     { 0 },
 };
 
@@ -198,6 +213,19 @@ static sp_code load_miner(const config_setting_t *e, sm_miner_conf *m, sp_err *e
     return SP_OK;
 }
 
+static sp_code types_bits(const config_setting_t *arr, uint32_t *out, sp_err *err)
+{
+    *out = 0;
+    for (int i = 0; arr && i < config_setting_length(arr); i++) {
+        const config_setting_t *e = config_setting_get_elem(arr, (unsigned)i);
+        uint32_t b = sm_ftype_parse(config_setting_get_string(e));
+        if (!b)
+            return sp_config_fail_at(err, e, "not a file type (sealed, cache, unsealed, piece, block)");
+        *out |= b;
+    }
+    return SP_OK;
+}
+
 static sp_code load_store(sm_conf *c, const config_setting_t *e, sm_store_def *d, sp_err *err)
 {
     const char *s;
@@ -229,6 +257,20 @@ static sp_code load_store(sm_conf *c, const config_setting_t *e, sm_store_def *d
         (rc = miners_csv(sp_config_lookup(e, "deny_miners"), d->deny_miners,
                          sizeof d->deny_miners, err)))
         return rc;
+    if ((rc = sp_config_get_string(e, "media", "hdd", &s, err)))
+        return rc;
+    snprintf(d->media, sizeof d->media, "%s", s);
+    if ((rc = sp_config_get_int(e, "min_free_pct", 0, &v, err)))
+        return rc;
+    d->min_free_pct = (unsigned)v;
+    if ((rc = types_bits(sp_config_lookup(e, "allow_types"), &d->allow_types, err)) ||
+        (rc = types_bits(sp_config_lookup(e, "deny_types"), &d->deny_types, err)) ||
+        (rc = sp_config_get_string(e, "domain", "", &s, err)))
+        return rc;
+    if (strlen(s) >= sizeof d->domain || strpbrk(s, "\n\r\t,"))
+        return sp_config_fail_at(err, sp_config_lookup(e, "domain"), "a domain is at most %zu "
+                                 "characters without commas or control characters", sizeof d->domain - 1);
+    snprintf(d->domain, sizeof d->domain, "%s", s);
     return SP_OK;
 }
 
@@ -344,6 +386,8 @@ static sp_code load_all(sm_conf *c, sp_err *err)
     if ((rc = sp_config_get_enum(sp_config_lookup(root, "log"), "level", levels, SP_LOG_INFO, &lvl, err)))
         return rc;
     c->log_level = lvl;
+    if ((rc = sm_storage_conf_load(root, c->dir, &c->storage, err)))
+        return rc;
     return load_lists(c, root, err);
 }
 

@@ -9,6 +9,7 @@
 #include "sm_core.h"
 #include "sm_deals.h"
 #include "sm_pieces.h"
+#include "sm_policy.h"
 #include "sm_rpc.h"
 #include "sm_sectors.h"
 #include "sm_stores.h"
@@ -334,6 +335,36 @@ static cJSON *miners_json(const char *list)
     return a;
 }
 
+static cJSON *types_list(uint32_t bits)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (uint32_t b = 1; a && b <= SM_FT_BLOCK; b <<= 1) {
+        char name[32];
+        if (bits & b)
+            cJSON_AddItemToArray(a, cJSON_CreateString(sm_ftypes_format(b, name, sizeof name)));
+    }
+    return a;
+}
+
+static cJSON *health_json(const sm_store_info *s)
+{
+    if (!s->health_known)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    if (!o || sp_json_add_bool(o, "OK", s->healthy, NULL) ||
+        sp_json_add_u64(o, "Checked", s->checked_ms, NULL) ||
+        sp_json_add_u64(o, "CooldownUntil", s->cooldown_until_ms, NULL) ||
+        sp_json_add(o, "Score", cJSON_CreateNumber(s->score), NULL) ||
+        sp_json_add_u64(o, "WriteMicros", s->write_us, NULL) ||
+        sp_json_add_u64(o, "ReadMicros", s->read_us, NULL) ||
+        sp_json_add_u64(o, "Fails", s->fails, NULL) ||
+        sp_json_add(o, "Error", sm_rpc_str_or_null(s->health_error), NULL)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 static cJSON *store_json(const sm_store_info *s)
 {
     cJSON *o = cJSON_CreateObject();
@@ -353,7 +384,14 @@ static cJSON *store_json(const sm_store_info *s)
         sp_json_add_u64(o, "Stored", s->stored, NULL) ||
         sp_json_add_u64(o, "Sectors", s->sectors, NULL) ||
         sp_json_add_u64(o, "Reserved", s->reserved, NULL) ||
-        sp_json_add_u64(o, "Reservations", s->reservations, NULL)) {
+        sp_json_add_u64(o, "Reservations", s->reservations, NULL) ||
+        sp_json_add_str(o, "Media", s->def.media, NULL) ||
+        sp_json_add_u64(o, "MinFreePct", s->def.min_free_pct, NULL) ||
+        sp_json_add(o, "AllowTypes", types_list(s->def.allow_types), NULL) ||
+        sp_json_add(o, "DenyTypes", types_list(s->def.deny_types), NULL) ||
+        sp_json_add_str(o, "Domain", s->def.domain, NULL) ||
+        sp_json_add_u64(o, "Copying", s->copying, NULL) ||
+        sp_json_add(o, "Health", health_json(s), NULL)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -406,17 +444,40 @@ static sp_code miners_csv(const cJSON *o, const char *key, char *out, size_t len
     return SP_OK;
 }
 
+static sp_code types_param(const cJSON *o, const char *key, uint32_t *out, sp_err *err)
+{
+    *out = 0;
+    const cJSON *a = sp_json_param(o, -1, key);
+    if (!a)
+        return SP_OK;
+    sp_code rc = sp_json_get_array(o, -1, key, 16, &a, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < cJSON_GetArraySize(a); i++) {
+        const char *t;
+        if ((rc = sp_json_get_str(a, i, key, 1, 31, &t, err)))
+            return rc;
+        uint32_t b = sm_ftype_parse(t);
+        if (!b)
+            return sp_fail(err, SP_EINVAL, "%s: \"%s\" is not a file type (sealed, cache, unsealed, "
+                           "piece, block)", key, t);
+        *out |= b;
+    }
+    return SP_OK;
+}
+
 static sp_code h_storage_attach(sp_rpc_call *call, cJSON **result, sp_err *err)
 {
     sm_core *c = call->ctx;
     const cJSON *o;
-    const char *name, *path, *tier;
-    uint64_t weight, capacity;
+    const char *name, *path, *tier, *media, *domain;
+    uint64_t weight, capacity, min_free;
     bool ro;
     sm_store_def d;
     memset(&d, 0, sizeof d);
     static const char *const keys[] = { "Name", "Path", "Weight", "Tier", "ReadOnly",
-                                        "AllowMiners", "DenyMiners", "Capacity", NULL };
+                                        "AllowMiners", "DenyMiners", "Capacity", "Media",
+                                        "MinFreePct", "AllowTypes", "DenyTypes", "Domain", NULL };
     sp_code rc;
     if ((rc = sm_rpc_positional(call->params, 1, err)) ||
         (rc = sp_json_get_object(call->params, 0, "store", &o, err)) ||
@@ -428,10 +489,22 @@ static sp_code h_storage_attach(sp_rpc_call *call, cJSON **result, sp_err *err)
         (rc = sp_json_opt_bool(o, -1, "ReadOnly", false, &ro, err)) ||
         (rc = sp_json_opt_u64(o, -1, "Capacity", 0, INT64_MAX, 0, &capacity, err)) ||
         (rc = miners_csv(o, "AllowMiners", d.allow_miners, sizeof d.allow_miners, err)) ||
-        (rc = miners_csv(o, "DenyMiners", d.deny_miners, sizeof d.deny_miners, err)))
+        (rc = miners_csv(o, "DenyMiners", d.deny_miners, sizeof d.deny_miners, err)) ||
+        (rc = sp_json_opt_str(o, -1, "Media", 1, sizeof d.media - 1, "hdd", &media, err)) ||
+        (rc = sp_json_opt_u64(o, -1, "MinFreePct", 0, 99, 0, &min_free, err)) ||
+        (rc = types_param(o, "AllowTypes", &d.allow_types, err)) ||
+        (rc = types_param(o, "DenyTypes", &d.deny_types, err)) ||
+        (rc = sp_json_opt_str(o, -1, "Domain", 0, sizeof d.domain - 1, "", &domain, err)))
         return rc;
     if (strcmp(tier, "hot") && strcmp(tier, "warm") && strcmp(tier, "cold"))
         return sp_fail(err, SP_EINVAL, "Tier: \"%.20s\" is not hot, warm or cold", tier);
+    if (strcmp(media, "nvme") && strcmp(media, "hdd") && strcmp(media, "object"))
+        return sp_fail(err, SP_EINVAL, "Media: \"%.20s\" is not nvme, hdd or object", media);
+    if (strpbrk(domain, ",\n\r\t"))
+        return sp_fail(err, SP_EINVAL, "Domain: no commas or control characters");
+    snprintf(d.media, sizeof d.media, "%s", media);
+    snprintf(d.domain, sizeof d.domain, "%s", domain);
+    d.min_free_pct = (unsigned)min_free;
     snprintf(d.name, sizeof d.name, "%s", name);
     snprintf(d.path, sizeof d.path, "%s", path);
     snprintf(d.tier, sizeof d.tier, "%s", tier);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "sm_chain.h"
+#include "sm_policy.h"
 #include "sm_stores.h"
 #include "sp_config.h"
 #include "sp_err.h"
@@ -58,6 +59,7 @@ typedef struct sm_conf {
 
     char piece_dir[PATH_MAX];
     int log_level;               /* sp_log_level */
+    sm_storage_conf storage;     /* the `storage` group: tiers, policy, caches, ... */
 } sm_conf;
 
 extern const sp_cfg_field sm_conf_schema[];

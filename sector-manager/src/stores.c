@@ -1,5 +1,6 @@
-/* stores.c — persist stores: declaration (config and CLI), sectorstore.json, usage,
- * placement by room x weight, and per-sector reservations (contract in sm_stores.h). */
+/* stores.c — persist stores: declaration (config and CLI), sectorstore.json (written on
+ * attach, read on redeclare), usage, heartbeat state, placement of sectors by tier and
+ * room x weight, and per-sector reservations (contract in sm_stores.h). */
 #include "sm_stores.h"
 
 #include <errno.h>
@@ -11,6 +12,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "sm_placement.h"
+#include "sm_policy.h"
 #include "sp_fs.h"
 #include "sp_json.h"
 #include "sp_log.h"
@@ -55,9 +58,35 @@ bool sm_store_allows(const sm_store_def *def, uint64_t actor)
     return def->allow_miners[0] == 0 || list_has(def->allow_miners, actor);
 }
 
+bool sm_store_allows_types(const sm_store_def *def, uint32_t types)
+{
+    if (def->deny_types & types)
+        return false;
+    return def->allow_types == 0 || (def->allow_types & types) == types;
+}
+
+const char *sm_store_domain(const sm_store_def *def, char *buf, size_t len)
+{
+    if (def->domain[0])
+        return def->domain;
+    snprintf(buf, len, "store:%s", def->name);
+    return buf;
+}
+
+bool sm_store_cooling(const sm_store_info *s, uint64_t now_ms)
+{
+    return s->health_known && s->cooldown_until_ms > now_ms;
+}
+
 /* ---- rows -------------------------------------------------------------------------------- */
 
-#define STORE_COLS "name, path, weight, tier, readonly, allow_miners, deny_miners, capacity, source"
+#define STORE_COLS "name, path, weight, tier, readonly, allow_miners, deny_miners, capacity, source, " \
+                   "media, min_free_pct, allow_types, deny_types, domain"
+#define STORE_SELECT                                                                              \
+    "SELECT s.name, s.path, s.weight, s.tier, s.readonly, s.allow_miners, s.deny_miners, "       \
+    "s.capacity, s.source, s.media, s.min_free_pct, s.allow_types, s.deny_types, s.domain, "       \
+    "h.checked_ms, h.ok, h.score, h.cooldown_until_ms, h.write_us, h.read_us, h.fails, "           \
+    "h.last_error FROM stores s LEFT JOIN store_health h ON h.store = s.name "
 
 static sp_code check_meta(const sm_store_def *def, const char *path, sp_err *err);
 
@@ -73,13 +102,38 @@ static void row_to_info(sm_stmt *s, sm_store_info *out)
     snprintf(out->def.deny_miners, sizeof out->def.deny_miners, "%s", sm_col_text(s, 6));
     out->def.capacity = (uint64_t)sm_col_i64(s, 7);
     snprintf(out->source, sizeof out->source, "%s", sm_col_text(s, 8));
+    snprintf(out->def.media, sizeof out->def.media, "%s", sm_col_text(s, 9));
+    out->def.min_free_pct = (unsigned)sm_col_i64(s, 10);
+    out->def.allow_types = (uint32_t)sm_col_i64(s, 11);
+    out->def.deny_types = (uint32_t)sm_col_i64(s, 12);
+    snprintf(out->def.domain, sizeof out->def.domain, "%s", sm_col_text(s, 13));
+    out->score = 1.0;
+    out->healthy = true;
+    if (!sm_col_null(s, 14)) {
+        out->health_known = true;
+        out->checked_ms = (uint64_t)sm_col_i64(s, 14);
+        out->healthy = sm_col_i64(s, 15) != 0;
+        out->cooldown_until_ms = (uint64_t)sm_col_i64(s, 17);
+        out->write_us = (uint64_t)sm_col_i64(s, 18);
+        out->read_us = (uint64_t)sm_col_i64(s, 19);
+        out->fails = (uint64_t)sm_col_i64(s, 20);
+        const char *e = sm_col_text(s, 21);
+        snprintf(out->health_error, sizeof out->health_error, "%s", e ? e : "");
+        /* a REAL column: sm_col_i64 would truncate it, its text form does not */
+        const char *sc = sm_col_text(s, 16);
+        out->score = sc ? strtod(sc, NULL) : 1.0;
+    }
 }
 
 static const char SQL_USAGE[] =
-    "SELECT (SELECT count(*) FROM sectors WHERE store = ?1),"
-    "       (SELECT coalesce(sum(store_bytes), 0) FROM sectors WHERE store = ?1),"
+    "SELECT (SELECT count(*) FROM replicas r JOIN objects o ON o.id = r.object_id "
+    "        WHERE r.store = ?1 AND o.kind = 'sealed'),"
+    "       (SELECT coalesce(sum(size), 0) FROM replicas WHERE store = ?1),"
     "       (SELECT count(*) FROM reservations WHERE store = ?1),"
-    "       (SELECT coalesce(sum(size), 0) FROM reservations WHERE store = ?1)";
+    "       (SELECT coalesce(sum(size), 0) FROM reservations WHERE store = ?1),"
+    "       (SELECT coalesce(sum(c.size), 0) FROM copies c WHERE c.dst = ?1 AND c.src <> ?1 "
+    "        AND c.state IN ('planned', 'copying')),"
+    "       (SELECT score FROM store_health WHERE store = ?1)";
 
 /* Fills the usage fields of info (inside the caller's transaction, if any). */
 static sp_code fill_usage(sm_db *db, sm_store_info *info, sp_err *err)
@@ -97,6 +151,7 @@ static sp_code fill_usage(sm_db *db, sm_store_info *info, sp_err *err)
     info->stored = (uint64_t)sm_col_i64(s, 1);
     info->reservations = (uint64_t)sm_col_i64(s, 2);
     info->reserved = (uint64_t)sm_col_i64(s, 3);
+    info->copying = (uint64_t)sm_col_i64(s, 4);
     sm_stmt_reset(s);
 
     struct statvfs vfs;
@@ -114,8 +169,8 @@ static sp_code fill_usage(sm_db *db, sm_store_info *info, sp_err *err)
     return SP_OK;
 }
 
-static const char SQL_GET[] = "SELECT " STORE_COLS " FROM stores WHERE name = ?1";
-static const char SQL_LIST[] = "SELECT " STORE_COLS " FROM stores ORDER BY name";
+static const char SQL_GET[] = STORE_SELECT "WHERE s.name = ?1";
+static const char SQL_LIST[] = STORE_SELECT "ORDER BY s.name";
 
 static sp_code get_in(sm_db *db, const char *name, sm_store_info *out, sp_err *err)
 {
@@ -200,9 +255,11 @@ sp_code sm_stores_list(sm_db *db, sm_store_info **out, size_t *n, sp_err *err)
 /* ---- declaration ------------------------------------------------------------------------- */
 
 static const char SQL_UPSERT[] =
-    "INSERT INTO stores (" STORE_COLS ", attached_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "INSERT INTO stores (" STORE_COLS ", attached_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+    "?11, ?12, ?13, ?14, ?15, ?10) "
     "ON CONFLICT (name) DO UPDATE SET path = ?2, weight = ?3, tier = ?4, readonly = ?5, "
-    "allow_miners = ?6, deny_miners = ?7, capacity = ?8, source = ?9";
+    "allow_miners = ?6, deny_miners = ?7, capacity = ?8, source = ?9, media = ?11, "
+    "min_free_pct = ?12, allow_types = ?13, deny_types = ?14, domain = ?15";
 static const char SQL_SOURCE[] = "SELECT source FROM stores WHERE name = ?1";
 static const char SQL_CONFIG_NAMES[] = "SELECT name FROM stores WHERE source = 'config'";
 static const char SQL_DELETE[] = "DELETE FROM stores WHERE name = ?1";
@@ -223,6 +280,11 @@ static sp_code upsert_in(sm_db *db, const sm_store_def *d, const char *source, s
     sm_bind_i64(s, 8, (int64_t)d->capacity);
     sm_bind_text(s, 9, source);
     sm_bind_i64(s, 10, (int64_t)sp_wall_ms());
+    sm_bind_text(s, 11, d->media[0] ? d->media : "hdd");
+    sm_bind_i64(s, 12, d->min_free_pct);
+    sm_bind_i64(s, 13, d->allow_types);
+    sm_bind_i64(s, 14, d->deny_types);
+    sm_bind_text(s, 15, d->domain);
     return sm_step_done(s, err);
 }
 
@@ -330,6 +392,18 @@ static cJSON *miners_json(const char *list)
     return a;
 }
 
+static cJSON *types_json(uint32_t bits)
+{
+    if (!bits)
+        return cJSON_CreateNull();
+    cJSON *a = cJSON_CreateArray();
+    char buf[128], *save = NULL;
+    sm_ftypes_format(bits, buf, sizeof buf);
+    for (char *t = strtok_r(buf, ",", &save); a && t; t = strtok_r(NULL, ",", &save))
+        cJSON_AddItemToArray(a, cJSON_CreateString(t));
+    return a;
+}
+
 sp_code sm_stores_write_meta(const sm_store_def *def, sp_err *err)
 {
     char path[4200];
@@ -339,7 +413,8 @@ sp_code sm_stores_write_meta(const sm_store_def *def, sp_err *err)
     sp_code rc = SP_OK;
     /* Lotus LocalStorageMeta fields (ID, Weight, CanSeal, CanStore, MaxStorage, Groups,
      * AllowTo, AllowTypes, DenyTypes, AllowMiners, DenyMiners) plus damocles' Name,
-     * ReadOnly and Strict, which lotus ignores. */
+     * ReadOnly and Strict and sealpipe's Tier, Media, MinFreePct and Domain, which lotus
+     * ignores. */
     if (!o || (rc = sp_json_add_str(o, "ID", def->name, err)) ||
         (rc = sp_json_add_str(o, "Name", def->name, err)) ||
         (rc = sp_json_add_u64(o, "Weight", def->weight ? def->weight : 1, err)) ||
@@ -348,12 +423,16 @@ sp_code sm_stores_write_meta(const sm_store_def *def, sp_err *err)
         (rc = sp_json_add_u64(o, "MaxStorage", def->capacity, err)) ||
         (rc = sp_json_add(o, "Groups", cJSON_CreateArray(), err)) ||
         (rc = sp_json_add(o, "AllowTo", cJSON_CreateArray(), err)) ||
-        (rc = sp_json_add(o, "AllowTypes", cJSON_CreateNull(), err)) ||
-        (rc = sp_json_add(o, "DenyTypes", cJSON_CreateNull(), err)) ||
+        (rc = sp_json_add(o, "AllowTypes", types_json(def->allow_types), err)) ||
+        (rc = sp_json_add(o, "DenyTypes", types_json(def->deny_types), err)) ||
         (rc = sp_json_add(o, "AllowMiners", miners_json(def->allow_miners), err)) ||
         (rc = sp_json_add(o, "DenyMiners", miners_json(def->deny_miners), err)) ||
         (rc = sp_json_add_bool(o, "ReadOnly", def->readonly, err)) ||
-        (rc = sp_json_add_bool(o, "Strict", false, err))) {
+        (rc = sp_json_add_bool(o, "Strict", false, err)) ||
+        (rc = sp_json_add_str(o, "Tier", def->tier[0] ? def->tier : "warm", err)) ||
+        (rc = sp_json_add_str(o, "Media", def->media[0] ? def->media : "hdd", err)) ||
+        (rc = sp_json_add_u64(o, "MinFreePct", def->min_free_pct, err)) ||
+        (rc = sp_json_add_str(o, "Domain", def->domain, err))) {
         cJSON_Delete(o);
         return rc ? rc : sp_fail(err, SP_ENOMEM, "store %s: out of memory", def->name);
     }
@@ -365,6 +444,176 @@ sp_code sm_stores_write_meta(const sm_store_def *def, sp_err *err)
     text[len] = '\n';
     rc = sp_write_file_atomic(path, text, len + 1, 0644, err);
     free(text);
+    return rc;
+}
+
+/* "f01000", "t01000", "1000" or a number to a comma-separated list. */
+static sp_code meta_miners(const cJSON *o, const char *key, char *out, size_t len, sp_err *err)
+{
+    out[0] = 0;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!a || cJSON_IsNull(a))
+        return SP_OK;
+    if (!cJSON_IsArray(a))
+        return sp_fail(err, SP_EPARSE, "sectorstore.json: %s is not a list", key);
+    size_t used = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, a) {
+        unsigned long long v = 0;
+        char *end = NULL;
+        if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < 9e15) {
+            v = (unsigned long long)it->valuedouble;
+        } else if (cJSON_IsString(it)) {
+            const char *p = it->valuestring;
+            if ((p[0] == 'f' || p[0] == 't') && p[1] == '0')
+                p += 2;
+            v = strtoull(p, &end, 10);
+            if (end == p || *end)
+                return sp_fail(err, SP_EPARSE, "sectorstore.json: %s: \"%.40s\" is not a miner id",
+                               key, it->valuestring);
+        } else {
+            return sp_fail(err, SP_EPARSE, "sectorstore.json: %s holds a non-miner value", key);
+        }
+        int w = snprintf(out + used, len - used, "%s%llu", used ? "," : "", v);
+        if (w < 0 || (size_t)w >= len - used)
+            return sp_fail(err, SP_EPARSE, "sectorstore.json: %s lists too many miners", key);
+        used += (size_t)w;
+    }
+    return SP_OK;
+}
+
+static sp_code meta_types(const cJSON *o, const char *key, uint32_t *out, sp_err *err)
+{
+    *out = 0;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!a || cJSON_IsNull(a))
+        return SP_OK;
+    if (!cJSON_IsArray(a))
+        return sp_fail(err, SP_EPARSE, "sectorstore.json: %s is not a list", key);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, a) {
+        uint32_t b = cJSON_IsString(it) ? sm_ftype_parse(it->valuestring) : 0;
+        if (!b)
+            return sp_fail(err, SP_EPARSE, "sectorstore.json: %s: unknown file type %.40s", key,
+                           cJSON_IsString(it) ? it->valuestring : "(not a string)");
+        *out |= b;
+    }
+    return SP_OK;
+}
+
+sp_code sm_stores_parse_meta(const char *text, size_t len, sm_store_def *def, sp_err *err)
+{
+    memset(def, 0, sizeof *def);
+    cJSON *o = NULL;
+    sp_code rc = sp_json_parse(text, len, 16, &o, err);
+    if (rc)
+        return rc;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "ID");
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "Weight");
+    const cJSON *cs = cJSON_GetObjectItemCaseSensitive(o, "CanStore");
+    const cJSON *ro = cJSON_GetObjectItemCaseSensitive(o, "ReadOnly");
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(o, "MaxStorage");
+    const cJSON *tier = cJSON_GetObjectItemCaseSensitive(o, "Tier");
+    const cJSON *media = cJSON_GetObjectItemCaseSensitive(o, "Media");
+    const cJSON *mf = cJSON_GetObjectItemCaseSensitive(o, "MinFreePct");
+    const cJSON *dom = cJSON_GetObjectItemCaseSensitive(o, "Domain");
+    if (!cJSON_IsObject(o) || !cJSON_IsString(id) || !sm_store_name_valid(id->valuestring)) {
+        rc = sp_fail(err, SP_EPARSE, "sectorstore.json: no ID that is a valid store name");
+        goto out;
+    }
+    snprintf(def->name, sizeof def->name, "%s", id->valuestring);
+    def->weight = cJSON_IsNumber(w) && w->valuedouble >= 1 && w->valuedouble <= 1e6 ? (uint64_t)w->valuedouble : 1;
+    def->readonly = cJSON_IsBool(ro) ? cJSON_IsTrue(ro) : cJSON_IsBool(cs) ? !cJSON_IsTrue(cs) : false;
+    def->capacity = cJSON_IsNumber(ms) && ms->valuedouble > 0 && ms->valuedouble < 9e18 ? (uint64_t)ms->valuedouble : 0;
+    snprintf(def->tier, sizeof def->tier, "%s",
+             cJSON_IsString(tier) && sm_tier_parse(tier->valuestring) >= 0 ? tier->valuestring : "warm");
+    const char *m = cJSON_IsString(media) ? media->valuestring : "hdd";
+    if (strcmp(m, "nvme") && strcmp(m, "hdd") && strcmp(m, "object"))
+        m = "hdd";
+    snprintf(def->media, sizeof def->media, "%s", m);
+    def->min_free_pct = cJSON_IsNumber(mf) && mf->valuedouble >= 0 && mf->valuedouble < 100 ? (unsigned)mf->valuedouble : 0;
+    if (cJSON_IsString(dom)) {
+        if (strlen(dom->valuestring) >= sizeof def->domain || strpbrk(dom->valuestring, "\n\r\t,")) {
+            rc = sp_fail(err, SP_EPARSE, "sectorstore.json: Domain is too long or has commas");
+            goto out;
+        }
+        snprintf(def->domain, sizeof def->domain, "%s", dom->valuestring);
+    }
+    if ((rc = meta_types(o, "AllowTypes", &def->allow_types, err)) ||
+        (rc = meta_types(o, "DenyTypes", &def->deny_types, err)) ||
+        (rc = meta_miners(o, "AllowMiners", def->allow_miners, sizeof def->allow_miners, err)) ||
+        (rc = meta_miners(o, "DenyMiners", def->deny_miners, sizeof def->deny_miners, err)))
+        goto out;
+out:
+    cJSON_Delete(o);
+    return rc;
+}
+
+static const char SQL_CLI_NAMES[] = "SELECT name FROM stores WHERE source = 'cli' ORDER BY name";
+
+/* Re-reads one store's sectorstore.json inside the caller's write transaction. */
+static sp_code redeclare_in(sm_db *db, const sm_store_info *cur, sp_err *err)
+{
+    char meta[4200];
+    if (sp_path_join(meta, sizeof meta, cur->def.path, "sectorstore.json") != 0)
+        return sp_fail(err, SP_EINVAL, "store %s: path too long", cur->def.name);
+    char *text = NULL;
+    size_t len = 0;
+    sp_code rc = sp_read_file(meta, 1 << 20, &text, &len, err);
+    if (rc)
+        return sp_err_prefix(err, "store %s", cur->def.name);
+    sm_store_def d;
+    rc = sm_stores_parse_meta(text, len, &d, err);
+    free(text);
+    if (rc)
+        return sp_err_prefix(err, "store %s: %s", cur->def.name, meta);
+    if (strcmp(d.name, cur->def.name) != 0)
+        return sp_fail(err, SP_EEXIST, "store %s: %s names store \"%s\"; detach and attach it "
+                       "under that name", cur->def.name, meta, d.name);
+    snprintf(d.path, sizeof d.path, "%s", cur->def.path);
+    return upsert_in(db, &d, "cli", err);
+}
+
+sp_code sm_stores_redeclare(sm_db *db, const char *name, int *changed, sp_err *err)
+{
+    *changed = 0;
+    char names[256][SM_STORE_NAME_MAX];
+    size_t n = 0;
+    sp_code rc = sm_db_begin(db, SM_TX_WRITE, err);
+    if (rc)
+        return rc;
+    if (name) {
+        sm_store_info info;
+        if ((rc = get_in(db, name, &info, err)))
+            goto fail;
+        if (strcmp(info.source, "cli") != 0) {
+            rc = sp_fail(err, SP_ESTATE, "store \"%s\" is declared in manager.cfg; change it there and "
+                         "reload (SIGHUP)", name);
+            goto fail;
+        }
+        snprintf(names[n++], SM_STORE_NAME_MAX, "%s", name);
+    } else {
+        sm_stmt *s;
+        if ((rc = sm_db_stmt(db, SQL_CLI_NAMES, &s, err)))
+            goto fail;
+        int r;
+        while ((r = sm_step(s, err)) == 1 && n < 256)
+            snprintf(names[n++], SM_STORE_NAME_MAX, "%s", sm_col_text(s, 0));
+        sm_stmt_reset(s);
+        if (r < 0) {
+            rc = err && err->code ? err->code : SP_EIO;
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        sm_store_info info;
+        if ((rc = get_in(db, names[i], &info, err)) || (rc = redeclare_in(db, &info, err)))
+            goto fail;
+        (*changed)++;
+    }
+    return sm_db_commit(db, err);
+fail:
+    sm_db_rollback(db);
     return rc;
 }
 
@@ -505,19 +754,16 @@ static const char SQL_RES_PUT[] =
     "INSERT INTO reservations (miner, number, store, size, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_RES_DEL[] = "DELETE FROM reservations WHERE miner = ?1 AND number = ?2";
 
-static bool is_candidate(const char *name, const char *const *cands, size_t n)
-{
-    if (n == 0)
-        return true;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(cands[i], name) == 0)
-            return true;
-    return false;
-}
-
 sp_code sm_stores_reserve(sm_db *db, uint64_t miner, uint64_t number, uint64_t size,
                           const char *const *cands, size_t n_cands, sm_store_info *out,
                           bool *found, sp_err *err)
+{
+    return sm_stores_reserve_tiered(db, NULL, miner, number, size, cands, n_cands, out, found, err);
+}
+
+sp_code sm_stores_reserve_tiered(sm_db *db, const struct sm_storage_conf *sc, uint64_t miner,
+                                 uint64_t number, uint64_t size, const char *const *cands,
+                                 size_t n_cands, sm_store_info *out, bool *found, sp_err *err)
 {
     *found = false;
     sm_store_info *all = NULL;
@@ -573,23 +819,22 @@ sp_code sm_stores_reserve(sm_db *db, uint64_t miner, uint64_t number, uint64_t s
     }
     if ((rc = list_in(db, &all, &n, err)))
         goto fail;
-    ssize_t best = -1;
-    double best_score = -1;
-    for (size_t i = 0; i < n; i++) {
-        sm_store_info *st = &all[i];
-        if (st->def.readonly || !sm_store_allows(&st->def, miner) ||
-            !is_candidate(st->def.name, cands, n_cands))
-            continue;
-        if (st->available < st->reserved || st->available - st->reserved < size)
-            continue;
-        double room = (double)(st->available - st->reserved);
-        double score = room * (double)(st->def.weight ? st->def.weight : 1);
-        if (score > best_score) {
-            best = (ssize_t)i;
-            best_score = score;
-        }
-    }
+    sm_tier tiers[SM_TIER_COUNT];
+    sm_place_req req = {
+        .types = sm_kind_types(SM_KIND_SEALED),
+        .has_miner = true,
+        .miner = miner,
+        .size = size,
+        .tiers = tiers,
+        .n_tiers = sc ? sm_place_tiers_for(sc, SM_KIND_SEALED, tiers) : 0,
+        .cands = cands,
+        .n_cands = n_cands,
+        .now_ms = sp_wall_ms(),
+    };
+    char why[256];
+    ssize_t best = sm_place_pick(all, n, &req, NULL, why, sizeof why);
     if (best < 0) {
+        SP_DEBUG("StoreReserveSpace s-t0%" PRIu64 "-%" PRIu64 ": %s", miner, number, why);
         free(all);
         sm_db_rollback(db);
         return SP_OK;
@@ -631,6 +876,14 @@ sp_code sm_stores_release_in(sm_db *db, uint64_t miner, uint64_t number, sp_err 
 
 static const char SQL_PERSISTED[] =
     "UPDATE sectors SET store = ?3, store_bytes = ?4 WHERE miner = ?1 AND number = ?2";
+static const char SQL_OBJ_SEALED[] =
+    "INSERT INTO objects (kind, name, miner, number, size, created_ms, accessed_ms) "
+    "VALUES ('sealed', ?3, ?1, ?2, ?4, ?5, ?5) ON CONFLICT (kind, name) DO UPDATE SET size = ?4";
+static const char SQL_REPLICA_SEALED[] =
+    "INSERT INTO replicas (object_id, store, tier, state, size, created_ms) "
+    "SELECT o.id, ?2, coalesce((SELECT tier FROM stores WHERE name = ?2), 'warm'), 'ok', ?3, ?4 "
+    "FROM objects o WHERE o.kind = 'sealed' AND o.name = ?1 "
+    "ON CONFLICT (object_id, store) DO UPDATE SET state = 'ok', size = ?3, finding = NULL";
 
 sp_code sm_stores_mark_persisted_in(sm_db *db, uint64_t miner, uint64_t number,
                                     const char *store, uint64_t bytes, sp_err *err)
@@ -643,5 +896,25 @@ sp_code sm_stores_mark_persisted_in(sm_db *db, uint64_t miner, uint64_t number,
     sm_bind_i64(s, 2, (int64_t)number);
     sm_bind_text(s, 3, store);
     sm_bind_i64(s, 4, (int64_t)bytes);
+    if ((rc = sm_step_done(s, err)))
+        return rc;
+    /* The sector's sealed data is now an object with a replica in this store: the
+     * reconciler, scrub, moves and GC track it from here on. */
+    char name[64];
+    snprintf(name, sizeof name, "s-t0%" PRIu64 "-%" PRIu64, miner, number);
+    int64_t now = (int64_t)sp_wall_ms();
+    if ((rc = sm_db_stmt(db, SQL_OBJ_SEALED, &s, err)))
+        return rc;
+    sm_bind_i64(s, 1, (int64_t)miner);
+    sm_bind_i64(s, 2, (int64_t)number);
+    sm_bind_text(s, 3, name);
+    sm_bind_i64(s, 4, (int64_t)bytes);
+    sm_bind_i64(s, 5, now);
+    if ((rc = sm_step_done(s, err)) || (rc = sm_db_stmt(db, SQL_REPLICA_SEALED, &s, err)))
+        return rc;
+    sm_bind_text(s, 1, name);
+    sm_bind_text(s, 2, store);
+    sm_bind_i64(s, 3, (int64_t)bytes);
+    sm_bind_i64(s, 4, now);
     return sm_step_done(s, err);
 }
