@@ -683,10 +683,10 @@ int fd_domain(fmt_dec *d, uint8_t v[32])
         return -1;
     for (int i = 0; i < 32; i++) {
         uint64_t x;
-        if (i && js_expect(d, ',', "',' (32 bytes)"))
-            return -1;
         if (js_peek(d) == ']')
             return fd_fail(d, "%d bytes where 32 are needed", i);
+        if (i && js_expect(d, ',', "',' (32 bytes)"))
+            return -1;
         if (js_uint(d, 255, &x))
             return -1;
         v[i] = (uint8_t)x;
@@ -703,7 +703,10 @@ int fd_unit(fmt_dec *d)
     if (d->syn == FMT_BIN)
         return 0;
     js_ws(d);
-    if ((size_t)(d->end - d->p) < 4 || memcmp(d->p, "null", 4) != 0)
+    size_t left = (size_t)(d->end - d->p);
+    if (left < 4 && memcmp(d->p, "null", left) == 0)
+        return fd_fail(d, "the input ends inside null (truncated)");
+    if (left < 4 || memcmp(d->p, "null", 4) != 0)
         return fd_fail(d, "expected null");
     d->p += 4;
     return 0;
