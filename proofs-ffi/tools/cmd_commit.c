@@ -217,9 +217,10 @@ static int cmd_c1(int argc, char **argv)
         return tool_fail(cmd, "unexpected argument %s", argv[optind]);
     if (parse_seal_args(cmd, &a, "psvtedr"))
         return 1;
-    if (format && strcmp(format, "native"))
-        return tool_fail(cmd, "--format %s: this build writes the native format only (rust "
-                         "formats come with issue 12)", format);
+    int fmt = format ? pf_format_parse(format) : PF_FORMAT_NATIVE;
+    if (fmt != PF_FORMAT_NATIVE && fmt != PF_FORMAT_RUST_JSON && fmt != PF_FORMAT_CURIO_BIN)
+        return tool_fail(cmd, "--format %s: expected native, rust-json (filecoin-ffi's "
+                         "seal_commit_phase1 output) or curio-bin", format);
     if (!cache || !sealed || !out)
         return tool_fail(cmd, "--cache DIR, --sealed FILE and --out FILE are required");
     pf_c1_output o;
@@ -230,7 +231,7 @@ static int cmd_c1(int argc, char **argv)
     uint8_t *buf;
     size_t len;
     int rc = 1;
-    if (pf_c1_output_encode(&o, &buf, &len, &err)) {
+    if (pf_c1_output_write(&o, (pf_format)fmt, &buf, &len, &err)) {
         tool_fail_pf(cmd, &err);
         goto done;
     }
@@ -243,6 +244,7 @@ static int cmd_c1(int argc, char **argv)
     tool_add_hex32(r, "replica_id", o.replica_id);
     tool_add_hex32(r, "comm_c", o.comm_c);
     tool_add_hex32(r, "comm_r_last", o.comm_r_last);
+    cJSON_AddStringToObject(r, "format", pf_format_name((pf_format)fmt));
     cJSON_AddStringToObject(r, "out", out);
     cJSON_AddNumberToObject(r, "bytes", (double)len);
     rc = tool_emit(r, json);
@@ -296,6 +298,29 @@ static int cmd_c2(int argc, char **argv)
     }
     pf_error err;
     int rc = 1;
+    /* any C1 format (sealproofs/formats.h): libfilcrypto takes rust's JSON, the native C2
+     * sealpipe's own; the rust forms do not carry the sector and prover */
+    pf_format c1_fmt = pf_c1_format_detect(c1, c1_len);
+    pf_format want = fc ? PF_FORMAT_RUST_JSON : PF_FORMAT_NATIVE;
+    if (c1_fmt != want) {
+        pf_c1_read_args ra = { -1, a.sector_id, a.prover ? a.prover_id : NULL };
+        uint8_t *conv;
+        size_t conv_len;
+        if (c1_fmt != PF_FORMAT_NATIVE && (!a.sector || !a.prover)) {
+            free(c1);
+            pf_filcrypto_close(fc);
+            return tool_fail(cmd, "--c1 %s is %s: give --sector-id and --prover-id", in,
+                             pf_format_name(c1_fmt));
+        }
+        if (pf_c1_convert(c1, c1_len, want, &ra, &conv, &conv_len, NULL, &err)) {
+            free(c1);
+            pf_filcrypto_close(fc);
+            return tool_fail(cmd, "--c1 %s: %s", in, err.msg);
+        }
+        free(c1);
+        c1 = conv;
+        c1_len = conv_len;
+    }
     cJSON *r = cJSON_CreateObject();
     if (fc) {
         /* libfilcrypto takes rust's C1 JSON and the sector and prover explicitly */
@@ -851,22 +876,26 @@ const sp_cmd sealproof_commit_cmds[] = {
     { "c1", cmd_c1, "commit phase 1: the vanilla proofs of the porep challenges",
       "usage: sealproof c1 " SEAL_USAGE " --seed HEX\n"
       "                    --comm-d HEX --comm-r HEX --cache DIR --sealed FILE --out FILE\n"
-      "                    [--format native] [--json]\n"
+      "                    [--format native|rust-json|curio-bin] [--json]\n"
       "  Derives the challenges (interactive from the seed, synthetic, or NI from comm_r, by\n"
       "  the proof id), proves each from the cache directory (layers, tree_d, tree_c,\n"
-      "  tree_r_last, p_aux) and the sealed file, verifies them, and writes the native C1\n"
-      "  output (format: sealproofs/commit.h) to --out.  Prints {\"challenges\", \"replica_id\",\n"
-      "  \"comm_c\", \"comm_r_last\", \"out\", \"bytes\"}.\n"
+      "  tree_r_last, p_aux) and the sealed file, verifies them, and writes the C1 output\n"
+      "  to --out: native (sealproofs/commit.h, default), rust-json (filecoin-ffi's\n"
+      "  seal_commit_phase1 JSON, for libfilcrypto's C2) or curio-bin (supraseal/Curio's\n"
+      "  bincode).  Prints {\"challenges\", \"replica_id\", \"comm_c\", \"comm_r_last\",\n"
+      "  \"format\", \"out\", \"bytes\"}.\n"
       "example: sealproof c1 --proof 5 --sector-id 1 --prover-id f01000 --ticket $T --seed $S \\\n"
       "           --comm-d $D --comm-r $R --cache s1/cache --sealed s1/sealed --out s1/c1.bin\n" },
     { "c2", cmd_c2, "commit phase 2: the commit proof from a C1 output",
       "usage: sealproof c2 --c1 FILE --out FILE [--sector-id N --prover-id HEX|f0ID]\n"
       "                    [--backend native|filcrypto [--filcrypto LIB]] [--json]\n"
-      "  native (default): verifies every vanilla proof of the native C1 output and packs\n"
+      "  native (default): verifies every vanilla proof of the C1 output and packs\n"
       "  them into a commit proof for `sealproof verify`.  It is NOT a SNARK: no chain\n"
       "  accepts it.  --sector-id/--prover-id, when given, must match the C1 output.\n"
-      "  filcrypto: libfilcrypto's seal_commit_phase2 on a rust C1 JSON (Groth16, 192 bytes\n"
-      "  per partition); LIB or $SEALPIPE_FILCRYPTO; --sector-id and --prover-id required.\n" },
+      "  filcrypto: libfilcrypto's seal_commit_phase2 on rust's C1 JSON (Groth16, 192 bytes\n"
+      "  per partition); LIB or $SEALPIPE_FILCRYPTO; --sector-id and --prover-id required.\n"
+      "  The C1 output may be native, rust-json or curio-bin (detected; converted as the\n"
+      "  backend needs; the rust forms need --sector-id and --prover-id).\n" },
     { "verify", cmd_verify, "verify a commit proof against the public inputs",
       "usage: sealproof verify " SEAL_USAGE " --seed HEX\n"
       "                        --comm-d HEX --comm-r HEX --proof-file F\n"
