@@ -110,6 +110,21 @@ cmp -s "$T/proof" "$T/proof2" || fail "C2 from curio-bin differs from C2 from ru
 set +e; "$SP" c2 --c1 "$T/c1.rust-json" --out "$T/proof3" 2>/dev/null; rc=$?; set -e
 [ "$rc" != 0 ] || fail "C2 from rust JSON without --sector-id must be refused"
 
+# the filcrypto C2 gets rust's JSON whatever the C1 file's format: a fake libfilcrypto
+# (tests/unit/fake_filcrypto.c) puts the first 32 bytes of what it was given at byte 40
+if command -v "${CC:-cc}" >/dev/null 2>&1 &&
+    "${CC:-cc}" -std=c11 -D_GNU_SOURCE -O1 -shared -fPIC -fvisibility=hidden \
+        -I"$SP_ROOT/proofs-ffi/src" -o "$T/fake.so" "$SP_TESTS/unit/fake_filcrypto.c" 2>/dev/null; then
+    for f in native curio-bin rust-json; do
+        "$SP" c2 --backend filcrypto --filcrypto "$T/fake.so" --c1 "$T/c1.$f" --sector-id 7 \
+            --prover-id f01000 --out "$T/fc.$f" >/dev/null || fail "filcrypto c2 from $f"
+        assert_eq "$(dd if="$T/fc.$f" bs=1 skip=40 count=32 status=none)" \
+            '{"registered_proof":"StackedDrg2' "filcrypto c2 input from $f"
+    done
+else
+    echo "no C compiler: the filcrypto C2 hookup is not exercised here (test_filcrypto covers the backend)" >&2
+fi
+
 # ---- vanilla PoSt of the sealed sector in rust's forms ----
 R=$(printf '%02x' $(seq 7 38) | tr -d '\n')
 pa=(--post-proof StackedDrgWindow2KiBV1_1 --randomness "$R" --prover-id f01000 --sector-id 7 --comm-r "$C")
