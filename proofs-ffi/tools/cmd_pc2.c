@@ -2,6 +2,7 @@
  * the replica and p_aux from the PC1 layers), seal (AddPiece, TreeD, PC1, PC2 in one go)
  * and bench pc2 (field products, column and tree hash rates, a PC2 on fabricated layers). */
 #include "tool.h"
+#include "cmd_commit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -443,6 +444,16 @@ static int cmd_seal(int argc, char **argv)
     tool_add_hex32(r, "comm_c", out.comm_c);
     tool_add_hex32(r, "comm_r_last", out.comm_r_last);
     tool_add_hex32(r, "comm_r", out.comm_r);
+    /* C1 and the native C2 (cmd_commit.c): the commit proof goes to DIR/proof; the output
+     * names it relative to DIR so that sealing the same sector elsewhere prints the same */
+    char proof_file[4096];
+    if (sp_path_join(proof_file, sizeof proof_file, dir, "proof") ||
+        sealproof_commit_sector(cmd, id, cache, sealed, sector_id, prover, ticket, seed,
+                                pc1.comm_d, out.comm_r, proof_file, r)) {
+        cJSON_Delete(r);
+        return 1;
+    }
+    cJSON_ReplaceItemInObject(r, "proof_file", cJSON_CreateString("proof"));
     return tool_emit(r, json);
 }
 
@@ -683,10 +694,12 @@ const sp_cmd sealproof_pc2_cmds[] = {
       "                      --seed HEX (--input FILE | --zero) --dir DIR [--cpu | --gpu DEV]\n"
       "                      [--threads N] [--parent-cache DIR] [--progress] [--json]\n"
       "  Writes DIR/staged (the input as one piece, zero-filled; empty with --zero), builds\n"
-      "  tree_d and the SDR layers in DIR/cache, then PC2 (trees, p_aux, DIR/sealed), and\n"
-      "  prints {\"comm_d\",\"replica_id\",\"comm_c\",\"comm_r_last\",\"comm_r\"}.  --seed is\n"
-      "  checked and kept for C1.  The parent cache is in --parent-cache, else\n"
-      "  $FIL_PROOFS_PARENT_CACHE, else /var/tmp/filecoin-parents (generated when missing).\n"
+      "  tree_d and the SDR layers in DIR/cache, then PC2 (trees, p_aux, DIR/sealed), then C1\n"
+      "  with --seed and the native C2 (not a SNARK) into DIR/proof, verified, and prints\n"
+      "  {\"comm_d\",\"replica_id\",\"comm_c\",\"comm_r_last\",\"comm_r\",\"challenges\",\n"
+      "  \"proof_file\" (relative to DIR),\"proof_bytes\"}.  The parent cache is in\n"
+      "  --parent-cache, else $FIL_PROOFS_PARENT_CACHE, else /var/tmp/filecoin-parents\n"
+      "  (generated when missing).\n"
       "example: sealproof seal --proof StackedDrg2KiBV1_1 --sector-id 1 --prover-id f01000 \\\n"
       "           --ticket $(printf '%064d' 0) --seed $(printf '%064d' 0) --zero --dir /tmp/s1\n" },
     { "bench pc2", cmd_bench_pc2, "PC2 throughput: Fr products, column and tree hashes, a full PC2",

@@ -36,10 +36,10 @@ seal() {   # seal N [--input FILE | --zero]
 r1=$(seal 1 --input "$T/data")
 for n in 2 3 4; do seal $n --zero > "$T/seal$n.json"; done
 D1=$(echo "$r1" | jq -r .comm_d); C1R=$(echo "$r1" | jq -r .comm_r); RID=$(echo "$r1" | jq -r .replica_id)
-# when `seal` goes on through C1/C2 (cmd_pc2.c calling sealproof_commit_sector) its proof verifies
+# `seal` goes on through C1/C2 (cmd_pc2.c calls sealproof_commit_sector): its proof verifies
 if [ "$(echo "$r1" | jq -r '.proof_file // empty')" != "" ]; then
     "$SP" verify --proof 5 --sector-id 1 --prover-id f01000 --ticket "$T1" --seed "$S1" \
-        --comm-d "$D1" --comm-r "$C1R" --proof-file "$(echo "$r1" | jq -r .proof_file)" >/dev/null \
+        --comm-d "$D1" --comm-r "$C1R" --proof-file "$T/s1/$(echo "$r1" | jq -r .proof_file)" >/dev/null \
         || fail "the proof written by seal does not verify"
 fi
 
