@@ -14,6 +14,8 @@
 
 /* Parent labels are prefetched this many nodes ahead of the one being hashed. */
 #define PREFETCH_AHEAD 4
+/* Labels are prefetched for writing this many nodes ahead. */
+#define STORE_AHEAD 8
 /* Cancel flag and parent-cache window checks every this many nodes (power of two). */
 #define CHECK_EVERY ((uint64_t)1 << 14)
 
@@ -104,6 +106,7 @@ static pf_status layer_single(const pf_labeler *l, uint32_t layer, pf_error *err
         l->use_ni ? pf_sha256_compress_ni : pf_sha256_compress_portable;
     uint8_t *const cur = l->cur;
     const uint8_t *const prev = l->prev;
+    const uint64_t ahead_n = l->prefetch_ahead ? l->prefetch_ahead : PREFETCH_AHEAD;
 
     pf_label_node0(l->replica_id, layer, cur);
     uint8_t block[64];
@@ -114,8 +117,11 @@ static pf_status layer_single(const pf_labeler *l, uint32_t layer, pf_error *err
 
     for (uint64_t v = 1; v < l->nodes; v++) {
         const uint32_t *par = l->parents + v * PF_DEGREE;
-        if (v + PREFETCH_AHEAD < l->nodes) {
-            const uint32_t *ahead = par + PREFETCH_AHEAD * PF_DEGREE;
+        /* Own the line a later label goes to: a store that misses would hold up the
+         * stores behind it (the node's schedule spills) until memory answers. */
+        __builtin_prefetch(cur + (v + STORE_AHEAD) * 32, 1);
+        if (v + ahead_n < l->nodes) {
+            const uint32_t *ahead = par + ahead_n * PF_DEGREE;
             for (int k = 0; k < PF_BASE_DEGREE; k++)
                 __builtin_prefetch(cur + (size_t)ahead[k] * 32);
             if (np == PF_DEGREE)

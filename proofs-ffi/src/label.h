@@ -43,6 +43,8 @@ typedef struct pf_labeler {
     uint32_t lookahead;        /* ring slots; 0 = default */
     uint32_t stride;           /* nodes a producer claims at a time; 0 = default */
     pf_label_stats *stats;     /* when non-NULL: filled by the layer functions */
+    uint32_t prefetch_ahead;   /* single-thread: parents prefetched this many nodes ahead;
+                                  0 = default */
 } pf_labeler;
 
 /* SHA-256 state after the prefix block of (replica_id, layer, node). */

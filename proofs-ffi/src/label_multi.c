@@ -33,6 +33,9 @@
 #define DEFAULT_STRIDE 64
 #define MAX_PRODUCERS 32
 #define CHECK_EVERY ((uint64_t)1 << 14)
+#define PUBLISH_EVERY 16
+/* Labels are prefetched for writing this many nodes ahead. */
+#define STORE_AHEAD 8
 
 typedef struct slot {
     uint32_t st[8];                    /* state after the prefix block */
@@ -230,6 +233,9 @@ static void *hasher(void *arg)
             }
         }
         const slot *sl = &s->ring[v % s->lookahead];
+        /* Own the line a later label goes to: a store that misses would hold up the
+         * stores behind it (this node's schedule spills) until memory answers. */
+        __builtin_prefetch(cur + (v + STORE_AHEAD) * 32, 1);
         /* Pull the slot after next into this core's cache while the chain runs. */
         const slot *ahead = &s->ring[(v + 2) % s->lookahead];
         for (size_t off = 0; off < sizeof *ahead; off += 64)
@@ -241,7 +247,10 @@ static void *hasher(void *arg)
         for (int k = PF_BASE_DEGREE; k < np; k++)
             ptr[k] = sl->labels[k];
         node_fn(sl->st, ptr, np, cur + v * 32);
-        atomic_store_explicit(&s->done, v + 1, memory_order_release);
+        /* Published every PUBLISH_EVERY nodes only: each store takes the line back from
+         * the producers that read it, and the stores behind it wait. */
+        if ((v & (PUBLISH_EVERY - 1)) == PUBLISH_EVERY - 1)
+            atomic_store_explicit(&s->done, v + 1, memory_order_release);
     checks:
         if ((v & (CHECK_EVERY - 1)) == 0) {
             if ((l->cancel && *l->cancel) || (l->stop && *l->stop)) {
@@ -252,6 +261,8 @@ static void *hasher(void *arg)
                 pf_pcache_map_advance(l->map, v);
         }
     }
+    if (s->status == PF_OK)
+        atomic_store_explicit(&s->done, l->nodes, memory_order_release);
     atomic_store_explicit(&s->stop, 1, memory_order_relaxed);
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
     s->cpu_seconds = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
