@@ -36,6 +36,8 @@
 #define PUBLISH_EVERY 16
 /* Labels are prefetched for writing this many nodes ahead. */
 #define STORE_AHEAD 8
+/* Parents of a node the hashing thread may label itself are prefetched this far ahead. */
+#define DIRECT_AHEAD 4
 
 typedef struct slot {
     uint32_t st[8];                    /* state after the prefix block */
@@ -217,6 +219,15 @@ static void *hasher(void *arg)
     direct_next next = { 0, { 0 } };
     uint64_t ready = 1;
     for (uint64_t v = 1; v < l->nodes; v++) {
+        if (v + DIRECT_AHEAD >= ready && v + DIRECT_AHEAD < l->nodes) {
+            /* The producers are close to falling behind: warm the parents of a node this
+             * thread may have to label itself. */
+            const uint32_t *par = l->parents + (v + DIRECT_AHEAD) * PF_DEGREE;
+            for (int k = 0; k < PF_BASE_DEGREE; k++)
+                __builtin_prefetch(cur + (size_t)par[k] * 32);
+            for (int k = PF_BASE_DEGREE; k < np; k++)
+                __builtin_prefetch(l->prev + (size_t)par[k] * 32);
+        }
         if (v >= ready) {
             ready = atomic_load_explicit(&s->staged, memory_order_acquire);
             for (int spins = 0; v >= ready && spins < 32; spins++) {
