@@ -454,6 +454,162 @@ static void test_sealed_8m(void **state)
     roundtrip_sealed(6, 11);   /* StackedDrg8MiBV1_1, StackedDrgWindow8MiBV1_1 */
 }
 
+/* ---- every tree shape: proofs over a sparse tree ----
+ * A valid vanilla proof needs only the nodes on the challenged paths: every node off the
+ * paths is a pseudo-random field element of its position, every node on them the
+ * Poseidon hash of its children.  This gives proofs for sector sizes no test can seal
+ * (512MiB 8-0-0, 32GiB 8-8-0, 64GiB 8-8-2 with its arity-2 top level). */
+
+#define SPARSE_MAX 66
+
+typedef struct sparse_level {
+    int arity;                    /* of the hash that makes the next level */
+    size_t n;
+    uint64_t idx[SPARSE_MAX];
+    uint8_t val[SPARSE_MAX][32];
+} sparse_level;
+
+static void off_path(int level, uint64_t i, uint8_t out[32])
+{
+    uint8_t in[16];
+    for (int k = 0; k < 8; k++) {
+        in[k] = (uint8_t)((uint64_t)level >> (8 * k));
+        in[8 + k] = (uint8_t)(i >> (8 * k));
+    }
+    pf_sha256(in, sizeof in, out);
+    pf_trim(out);
+}
+
+static void node_value(const sparse_level *lv, int level, uint64_t i, uint8_t out[32])
+{
+    for (size_t k = 0; k < lv[level].n; k++)
+        if (lv[level].idx[k] == i) {
+            memcpy(out, lv[level].val[k], 32);
+            return;
+        }
+    off_path(level, i, out);
+}
+
+/* Proofs of `challenges` in a sparse tree of the shape; comm_c is made up. */
+static void sparse_proof(const pf_tree_shape *sh, const uint64_t *challenges, size_t n,
+                         uint64_t sector_id, pf_post_vanilla_proof *out)
+{
+    sparse_level lv[PF_MERKLE_MAX_LEVELS + 1];
+    memset(lv, 0, sizeof lv);
+    int levels = 0;
+    for (int r = 0; r + 1 < sh->base_rows; r++)
+        lv[levels++].arity = sh->base_arity;
+    if (sh->sub_arity)
+        lv[levels++].arity = sh->sub_arity;
+    if (sh->top_arity)
+        lv[levels++].arity = sh->top_arity;
+    /* the paths' nodes, level by level */
+    for (size_t c = 0; c < n; c++) {
+        uint64_t i = challenges[c];
+        for (int l = 1; l <= levels; l++) {
+            i /= (uint64_t)lv[l - 1].arity;
+            int seen = 0;
+            for (size_t k = 0; k < lv[l].n; k++)
+                seen |= lv[l].idx[k] == i;
+            if (!seen)
+                lv[l].idx[lv[l].n++] = i;
+        }
+    }
+    for (int l = 1; l <= levels; l++)
+        for (size_t k = 0; k < lv[l].n; k++) {
+            int a = lv[l - 1].arity;
+            uint8_t in[16][32];
+            for (int j = 0; j < a; j++)
+                node_value(lv, l - 1, lv[l].idx[k] * (uint64_t)a + (uint64_t)j, in[j]);
+            assert_int_equal(pf_poseidon_hash(a, (const uint8_t(*)[32])in, lv[l].val[k], NULL),
+                             PF_OK);
+        }
+    memset(out, 0, sizeof *out);
+    out->sector_id = sector_id;
+    out->sector.count = n;
+    out->sector.inclusion_proofs = calloc(n, sizeof *out->sector.inclusion_proofs);
+    memcpy(out->sector.comm_r_last, lv[levels].val[0], 32);
+    off_path(99, sector_id, out->sector.comm_c);
+    assert_int_equal(pf_comm_r(out->sector.comm_c, out->sector.comm_r_last, out->comm_r, NULL),
+                     PF_OK);
+    for (size_t c = 0; c < n; c++) {
+        pf_merkle_proof *m = &out->sector.inclusion_proofs[c];
+        pf_shape_path_layout(sh, challenges[c], m);
+        assert_int_equal((int)m->levels, levels);
+        node_value(lv, 0, challenges[c], m->leaf);
+        memcpy(m->root, out->sector.comm_r_last, 32);
+        uint64_t i = challenges[c];
+        uint32_t h = 0;
+        for (int l = 0; l < levels; l++) {
+            uint64_t a = (uint64_t)lv[l].arity, first = i / a * a;
+            assert_int_equal(m->index[l], i % a);
+            for (uint64_t j = first; j < first + a; j++)
+                if (j != i)
+                    node_value(lv, l, j, m->hashes[h++]);
+            i /= a;
+        }
+    }
+}
+
+static void check_shape(int post_id)
+{
+    const pf_post_proof_info *info = pf_post_proof(post_id);
+    pf_tree_shape sh;
+    assert_int_equal(pf_tree_shape_for_proof(pf_seal_proof_for_size(info->sector_size), &sh,
+                                             NULL), PF_OK);
+    pf_post_vanilla_public pub;
+    memset(&pub, 0, sizeof pub);
+    pub.post_proof_id = post_id;
+    pub.sector_id = 1234;
+    pub.sector_index = 3;
+    for (int i = 0; i < 31; i++)
+        pub.randomness[i] = (uint8_t)(3 * i + post_id);
+    uint64_t ch[SPARSE_MAX];
+    assert_int_equal(pf_post_sector_challenges(post_id, pub.randomness, pub.sector_index,
+                                               pub.sector_id, ch, NULL), PF_OK);
+    pf_post_vanilla_proof p;
+    sparse_proof(&sh, ch, (size_t)info->challenge_count, pub.sector_id, &p);
+    memcpy(pub.comm_r, p.comm_r, 32);
+    pf_error err;
+    uint8_t *b, *b2;
+    size_t blen, b2len;
+    assert_int_equal(pf_post_vanilla_write(post_id, &p, PF_FORMAT_RUST_BINCODE, &b, &blen, &err),
+                     PF_OK);
+    /* MerkleProof variant: 0 Single (8-0-0), 1 Sub (8-8-0), 2 Top (8-8-2) */
+    uint32_t variant = (uint32_t)(sh.top_arity ? 2 : sh.sub_arity ? 1 : 0);
+    assert_int_equal(pf_get_le32(b + 56), variant);
+    pf_status st = pf_post_vanilla_verify_bytes(&pub, b, blen, &err);
+    if (st)
+        fprintf(stderr, "%s: %s\n", info->name, err.msg);
+    assert_int_equal(st, PF_OK);
+    pf_post_vanilla_proof q;
+    assert_int_equal(pf_post_vanilla_read(post_id, b, blen, PF_FORMAT_RUST_BINCODE, &q, &err), PF_OK);
+    assert_int_equal(pf_post_vanilla_write(post_id, &q, PF_FORMAT_RUST_BINCODE, &b2, &b2len, &err),
+                     PF_OK);
+    assert_int_equal(b2len, blen);
+    assert_memory_equal(b2, b, blen);
+    free(b2);
+    pf_post_vanilla_proof_free(&q);
+    /* the last path's top sibling, its index, and the sector position all matter */
+    size_t last_hash = blen - 64 - 32 - 32 - 8 - 32;
+    b[last_hash] ^= 1;
+    assert_int_not_equal(pf_post_vanilla_verify_bytes(&pub, b, blen, &err), PF_OK);
+    b[last_hash] ^= 1;
+    pub.sector_index = 4;
+    st = pf_post_vanilla_verify_bytes(&pub, b, blen, &err);
+    /* Winning PoSt (one sector) and PoSt API 1.2 (window V1_1) ignore the position */
+    assert_int_equal(st, info->winning || info->api_version == 120 ? PF_OK : PF_EVERIFY);
+    free(b);
+    pf_post_vanilla_proof_free(&p);
+}
+
+static void test_every_shape(void **state)
+{
+    (void)state;
+    for (int id = 0; pf_post_proof(id); id++)
+        check_shape(id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_vector_fuzz),
         cmocka_unit_test(test_sealed_2k),
         cmocka_unit_test(test_sealed_8m),
+        cmocka_unit_test(test_every_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
