@@ -306,9 +306,11 @@ static int check_counts(fmt_dec *d, c1_dec *c)
  * (outer length, inner length, variant, root, leaf, then the path length). */
 static int curio_proof_id(const uint8_t *buf, size_t len, pf_error *err)
 {
-    if (len < 92)
-        return pf_cm_fail(err, PF_EINVAL, "C1 curio-bin: %zu bytes cannot hold a vanilla proof "
-                          "(truncated)", len), -1;
+    if (len < 92) {
+        pf_cm_fail(err, PF_EINVAL, "C1 curio-bin: %zu bytes cannot hold a vanilla proof "
+                   "(truncated)", len);
+        return -1;
+    }
     uint64_t levels = pf_get_le64(buf + 84);
     int id = levels >= 6 && levels < 40 ? pf_seal_proof_for_size((1ull << levels) * 32) : -1;
     if (id < 0)

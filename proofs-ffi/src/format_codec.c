@@ -592,11 +592,6 @@ int fd_seq_next(fmt_dec *d)
     return 1;
 }
 
-uint64_t fd_seq_count(const fmt_dec *d)
-{
-    return d->lvl[d->depth].count;
-}
-
 int fd_variant_begin(fmt_dec *d, const char *const *names, int n)
 {
     if (d->failed)

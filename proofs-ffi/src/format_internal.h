@@ -115,8 +115,6 @@ int fd_field(fmt_dec *d, const char *const *names, int n);
 int fd_seq_begin(fmt_dec *d, uint64_t max, size_t min_elem);
 /* 1 when another element follows, 0 at the end (the sequence is closed), -1 on error. */
 int fd_seq_next(fmt_dec *d);
-/* Elements read so far in the innermost open sequence. */
-uint64_t fd_seq_count(const fmt_dec *d);
 /* A newtype variant: its index in names, or -1. */
 int fd_variant_begin(fmt_dec *d, const char *const *names, int n);
 int fd_variant_end(fmt_dec *d);
