@@ -2,6 +2,9 @@
  * portable and MULX/ADX products, exponentiation, inversion and byte conversions. */
 #include "fr.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +28,24 @@ static struct {
     int cpu_adx, use_adx;
 } dispatch = { PTHREAD_ONCE_INIT, pf_fr_mul_portable, 0, 0 };
 
-static void choose(void)
+/* BMI2 (MULX) and ADX straight from CPUID leaf 7 EBX bits 8 and 19: clang before 15
+ * rejects __builtin_cpu_supports("adx"), and the fuzz build uses clang 14. */
+static int cpu_has_bmi2_adx(void)
 {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    dispatch.cpu_adx = __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("adx");
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7)
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b >> 8 & 1) && (b >> 19 & 1);
+#else
+    return 0;
 #endif
+}
+
+static void choose(void)
+{
+    dispatch.cpu_adx = cpu_has_bmi2_adx();
     const char *off = getenv("SEALPIPE_NO_ADX");
     dispatch.use_adx = dispatch.cpu_adx && !(off && *off && strcmp(off, "0") != 0);
     dispatch.mul = dispatch.use_adx ? pf_fr_mul_adx : pf_fr_mul_portable;
