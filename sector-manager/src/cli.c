@@ -92,10 +92,10 @@ const sp_cmd sm_cmds[] = {
     { "miners list", sm_cmd_miners_list, "list configured miners and their sector numbers",
       "miners list [--json] [--home DIR]\n\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
     { "auth create-token", sm_cmd_auth_create_token, "create an API token",
-      "auth create-token --scope worker|admin [--ttl DURATION] [--home DIR]\n\n"
+      "auth create-token --scope worker|admin|retrieval [--ttl DURATION] [--home DIR]\n\n"
       "Signs a token with the home's secret and prints it alone on the last line.  worker\n"
       "tokens call the Venus.* methods and download pieces; admin tokens call everything.\n\n"
-      "  --scope S      worker or admin\n"
+      "  --scope S      worker, admin or retrieval (GET /ipfs and /piece only)\n"
       "  --ttl D        expires after D (\"24h\", \"30d\"); default: never\n" HOME_HELP },
     { "bench rpc", sm_cmd_bench_rpc, "RPC load generator (requests/s and latency)",
       "bench rpc [--home DIR | --url URL --token-file FILE]\n"

@@ -133,10 +133,10 @@ int sm_cmd_auth_create_token(int argc, char **argv)
     if (optind < argc)
         return sm_cli_usage("auth create-token", "unexpected argument \"%s\"", argv[optind]);
     if (!scope)
-        return sm_cli_usage("auth create-token", "--scope worker|admin is required");
+        return sm_cli_usage("auth create-token", "--scope worker|admin|retrieval is required");
     uint32_t bits = sm_scope_parse(scope);
     if (!bits)
-        return sm_cli_usage("auth create-token", "--scope must be worker or admin, not \"%s\"", scope);
+        return sm_cli_usage("auth create-token", "--scope must be worker, admin or retrieval, not \"%s\"", scope);
     sp_err err;
     int64_t exp = 0;
     if (ttl) {

@@ -28,8 +28,10 @@
 #include "sm_home.h"
 #include "sm_metrics.h"
 #include "sm_pieces.h"
+#include "sm_retrieval.h"
 #include "sm_rpc.h"
 #include "sm_sectors.h"
+#include "sm_storage.h"
 #include "sm_stores.h"
 #include "sm_tokens.h"
 #include "sp_fs.h"
@@ -54,6 +56,7 @@ typedef struct daemon_ctx {
     sp_http_server *http;
     sp_rpc_server *rpc;
     sp_rpc_method *methods;
+    sm_storage *storage;
 } daemon_ctx;
 
 /* ---- meta flags --------------------------------------------------------------------------- */
@@ -245,13 +248,15 @@ static sp_code start_server(daemon_ctx *d, const sm_conf *conf, sp_err *err)
     sp_code rc = sp_http_server_new(&ho, &d->http, err);
     if (rc)
         return rc;
-    size_t n = sm_rpc_worker_count + sm_rpc_admin_count;
+    size_t n = sm_rpc_worker_count + sm_rpc_admin_count + sm_rpc_storage_count;
     d->methods = calloc(n, sizeof *d->methods);
     if (!d->methods)
         return sp_fail(err, SP_ENOMEM, "out of memory");
     memcpy(d->methods, sm_rpc_worker_methods, sm_rpc_worker_count * sizeof *d->methods);
     memcpy(d->methods + sm_rpc_worker_count, sm_rpc_admin_methods,
            sm_rpc_admin_count * sizeof *d->methods);
+    memcpy(d->methods + sm_rpc_worker_count + sm_rpc_admin_count, sm_rpc_storage_methods,
+           sm_rpc_storage_count * sizeof *d->methods);
     sp_rpc_server_opts ro = {
         .path = "/rpc/v0",
         .name = "rpc",
@@ -274,6 +279,8 @@ static sp_code start_server(daemon_ctx *d, const sm_conf *conf, sp_err *err)
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if ((rc = sp_http_server_add_route(d->http, &routes[i], err)))
             return rc;
+    if ((rc = sm_retrieval_routes(d->storage, d->http, err)))
+        return rc;
     if ((rc = sp_http_server_start(d->http, err)))
         return rc;
     return sm_home_write_api(&d->home, sp_http_server_address(d->http), err);
@@ -359,6 +366,12 @@ static void shutdown_all(daemon_ctx *d)
     }
     sp_rpc_server_free(d->rpc);
     free(d->methods);
+    /* After the server: no request uses the caches any more.  An unfinished copy stays
+     * in the journal and resumes at the next start. */
+    if (d->storage) {
+        d->core.storage = NULL;
+        sm_storage_stop(d->storage);
+    }
     if (d->db) {
         /* Reached only after the server stopped: every allocation is in the database. */
         if (meta_set(d->db, "clean_shutdown", "1", &err) != SP_OK)
@@ -412,7 +425,10 @@ int sm_daemon_run(const char *home_arg, const char *config_arg)
     conf = NULL;
     d.core_ok = true;
     if (sm_metrics_setup(&d.mset, &d.core, d.metrics, &err) != SP_OK ||
-        start_server(&d, d.core.conf, &err) != SP_OK)
+        sm_storage_start(&d.core, &d.storage, &err) != SP_OK)
+        goto fail;
+    d.core.storage = d.storage;
+    if (start_server(&d, d.core.conf, &err) != SP_OK)
         goto fail;
     SP_INFO("listening on %s (home %s, database %s, chain epoch %" PRId64 ")",
             sp_http_server_address(d.http), d.home.dir, sm_db_path(d.db),

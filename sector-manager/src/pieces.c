@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sm_deals.h"
+#include "sm_objects.h"
 #include "sp_fs.h"
 
 #define COPY_CHUNK (1u << 20)
@@ -258,6 +259,9 @@ sp_code sm_pieces_register(sm_db *db, const char *dir, const sm_piece *p, uint64
             goto fail;
         *new_piece = true;
     }
+    /* The piece's bytes become an object the storage service indexes and replicates. */
+    if ((rc = sm_objects_ensure_unsealed_in(db, p->cid, p->payload_size, err)))
+        goto fail;
     if ((rc = sm_deals_queue_in(db, miner, p->cid, deal_id, err)))
         goto fail;
     return sm_db_commit(db, err);

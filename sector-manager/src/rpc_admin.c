@@ -12,6 +12,7 @@
 #include "sm_policy.h"
 #include "sm_rpc.h"
 #include "sm_sectors.h"
+#include "sm_storage.h"
 #include "sm_stores.h"
 #include "sm_tokens.h"
 #include "sm_workers.h"
@@ -628,6 +629,8 @@ static sp_code h_piece_import(sp_rpc_call *call, cJSON **result, sp_err *err)
         return rc;
     SP_INFO("piece %s (%" PRIu64 " bytes) queued as deal %" PRId64 " for miner %" PRIu64 "%s", p.cid,
             p.payload_size, deal, miner, deals ? "" : " (deals are off for this miner)");
+    if (c->storage)
+        sm_storage_wake(c->storage); /* index it and place its copies soon */
     cJSON *r = cJSON_CreateObject();
     if (!r || sp_json_add_str(r, "PieceCID", p.cid, err) || sp_json_add_i64(r, "DealID", deal, err) ||
         sp_json_add_bool(r, "New", fresh, err) || sp_json_add_bool(r, "DealsEnabled", deals, err)) {

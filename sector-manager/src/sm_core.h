@@ -1,6 +1,7 @@
 /* sm_core.h — the running manager's shared state, handed to every RPC and HTTP handler:
  * the database, the token key, the metrics registry, the current configuration snapshot
- * (with the chain clock), and the seal verifier.
+ * (with the chain clock), the seal verifier, and the storage service (sm_storage.h; NULL
+ * where none runs, e.g. in unit tests).
  *
  * The configuration is replaced on SIGHUP; a handler takes a reference with
  * sm_core_conf() and drops it with sm_conf_unref() when it is done, so a reload never
@@ -31,6 +32,7 @@ typedef struct sm_core {
     void *verify_ctx;
     char home[PATH_MAX];
     uint64_t started_ms;
+    struct sm_storage *storage;   /* set by the daemon once the service runs */
 } sm_core;
 
 /* Initialises c around an open database and a loaded configuration (takes the

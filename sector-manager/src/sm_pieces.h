@@ -35,7 +35,8 @@ sp_code sm_pieces_path(const char *dir, const char *cid, char *out, size_t len, 
 sp_code sm_pieces_store_file(const char *dir, const char *src, sm_piece *out, sp_err *err);
 
 /* Records a piece whose file is in dir (checking its size) and queues a deal of it for
- * miner.  A piece that does not fit max_sector_size is refused. */
+ * miner.  A piece that does not fit max_sector_size is refused.  The piece's bytes become
+ * an unsealed object (sm_objects.h) whose block index is pending (sm_blocks.h). */
 sp_code sm_pieces_register(sm_db *db, const char *dir, const sm_piece *p, uint64_t miner,
                            uint64_t max_sector_size, int64_t *deal_id, bool *new_piece,
                            sp_err *err);

@@ -3,6 +3,8 @@
  *
  * Worker scope (damocles' names, "Venus." namespace): rpc_worker.c.
  * Admin scope ("Sealpipe." namespace, backing the CLI): rpc_admin.c.
+ * Storage tiers and the block scheduler, both scopes (unseal tasks for workers; jobs,
+ * blocks, GC, pins for the admin): rpc_storage.c.
  * Params are positional arrays; extra params, unknown enum values and wrong types are
  * "invalid params" errors that name the parameter.
  */
@@ -21,6 +23,8 @@ extern const sp_rpc_method sm_rpc_worker_methods[];
 extern const size_t sm_rpc_worker_count;
 extern const sp_rpc_method sm_rpc_admin_methods[];
 extern const size_t sm_rpc_admin_count;
+extern const sp_rpc_method sm_rpc_storage_methods[];
+extern const size_t sm_rpc_storage_count;
 
 /* params must be an array (or absent) of at most max elements. */
 sp_code sm_rpc_positional(const cJSON *params, size_t max, sp_err *err);

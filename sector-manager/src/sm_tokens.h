@@ -4,8 +4,8 @@
  *   header  {"alg":"HS256","typ":"JWT"}
  *   payload {"Allow":["worker"]}            or {"Allow":["admin"],"exp":1767225600}
  *
- * Scopes: "worker" (the sealing methods and piece downloads) and "admin" (everything,
- * worker methods included).  "exp" (unix seconds) is optional.  Verification refuses
+ * Scopes: "worker" (the sealing methods and piece downloads), "admin" (everything,
+ * worker methods included) and "retrieval" (block and piece retrieval, nothing else).  "exp" (unix seconds) is optional.  Verification refuses
  * any other algorithm (alg "none" in particular), a bad signature, malformed parts, an
  * expired token and a token that grants none of the manager's scopes.
  *
@@ -22,6 +22,7 @@
 
 #define SM_SCOPE_WORKER 0x1u
 #define SM_SCOPE_ADMIN 0x2u
+#define SM_SCOPE_RETRIEVAL 0x4u /* GET /ipfs/<cid> and /piece/<cid> only */
 
 /* Names of the scope bits, NULL-terminated (sp_rpc_server_opts.scope_names). */
 extern const char *const sm_scope_names[];
@@ -35,7 +36,8 @@ sp_code sm_tokens_create_secret(const char *path, sp_err *err);
 /* Reads the secret; refuses a file that group or others can read. */
 sp_code sm_tokens_load(const char *path, sm_tokens *out, sp_err *err);
 
-/* "worker" -> SM_SCOPE_WORKER, "admin" -> SM_SCOPE_ADMIN, else 0. */
+/* "worker" -> SM_SCOPE_WORKER, "admin" -> SM_SCOPE_ADMIN, "retrieval" ->
+ * SM_SCOPE_RETRIEVAL, else 0. */
 uint32_t sm_scope_parse(const char *name);
 
 /* A token granting scopes; exp 0 means it does not expire.  *out is malloc'd. */

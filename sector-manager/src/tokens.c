@@ -20,7 +20,7 @@
 #include "sp_fs.h"
 #include "sp_json.h"
 
-const char *const sm_scope_names[] = { "worker", "admin", NULL };
+const char *const sm_scope_names[] = { "worker", "admin", "retrieval", NULL };
 
 #define TOKEN_MAX 4096
 #define PART_MAX 1024
@@ -143,7 +143,7 @@ sp_code sm_token_create(const sm_tokens *t, uint32_t scopes, int64_t exp, char *
         first = false;
     }
     if (first)
-        return sp_fail(err, SP_EINVAL, "token: no scope given (worker or admin)");
+        return sp_fail(err, SP_EINVAL, "token: no scope given (worker, admin or retrieval)");
     n += (size_t)snprintf(payload + n, sizeof payload - n, "]");
     if (exp > 0)
         n += (size_t)snprintf(payload + n, sizeof payload - n, ",\"exp\":%lld", (long long)exp);
@@ -222,7 +222,7 @@ sp_code sm_token_verify(const sm_tokens *t, const char *token, int64_t now, uint
                 bits |= sm_scope_parse(it->valuestring);
     }
     if (!bits) {
-        rc = sp_fail(err, SP_EAUTH, "the token grants no manager scope (Allow must list worker or admin)");
+        rc = sp_fail(err, SP_EAUTH, "the token grants no manager scope (Allow must list worker, admin or retrieval)");
         goto out;
     }
     *scopes = bits;
