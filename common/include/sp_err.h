@@ -46,7 +46,8 @@ const char *sp_strerror(sp_code code);
 /* Fills *err (if non-NULL) and returns code, so callers can `return sp_fail(err, ...)`. */
 sp_code sp_fail(sp_err *err, sp_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-sp_code sp_vfail(sp_err *err, sp_code code, const char *fmt, va_list ap);
+sp_code sp_vfail(sp_err *err, sp_code code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Prepends "prefix: " to an existing message, keeping the code; returns err->code. */
 sp_code sp_err_prefix(sp_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
