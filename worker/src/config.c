@@ -17,6 +17,9 @@
 /* ---- diagnostics -------------------------------------------------------------------- */
 
 static void diags_push(char ***v, int *n, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void diags_push(char ***v, int *n, const char *fmt, va_list ap)
 {
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) < 0)
@@ -45,6 +48,9 @@ void wk_diags_warn(wk_diags *d, const char *fmt, ...)
     diags_push(&d->warnings, &d->nwarnings, fmt, ap);
     va_end(ap);
 }
+
+static void diags_at(wk_diags *d, bool error, const config_setting_t *s, const char *fallback_key,
+                     const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 static void diags_at(wk_diags *d, bool error, const config_setting_t *s, const char *fallback_key,
                      const char *fmt, va_list ap)
