@@ -19,10 +19,12 @@ const sp_cmd sm_cmds[] = {
       "Refuses a directory that already holds a manager home.\n\n" HOME_HELP },
     { "run", sm_cmd_run, "run the daemon",
       "run [--home DIR] [--config FILE]\n\n"
-      "Serves the JSON-RPC API (/rpc/v0), piece downloads (/pieces/<cid>), /metrics and\n"
-      "/healthcheck on api.listen.  SIGTERM or SIGINT stop it cleanly (requests in flight\n"
-      "finish, the database is closed); SIGHUP reloads the configuration.  Logs go to\n"
-      "stderr; SEALPIPE_LOG=debug raises the level.\n\n" HOME_HELP
+      "Serves the JSON-RPC API (/rpc/v0), piece downloads (/pieces/<cid>), block and piece\n"
+      "retrieval (/ipfs/<cid>, /piece/<cid>), /metrics and /healthcheck on api.listen, and runs\n"
+      "the storage service (heartbeats, indexing, replicas, moves, scrub, GC).  SIGTERM or\n"
+      "SIGINT stop it cleanly (requests in flight finish, the database is closed); SIGHUP\n"
+      "reloads the configuration.  Logs go to stderr; SEALPIPE_LOG=debug raises the level.\n\n"
+      HOME_HELP
       "  --config FILE  configuration file (default <home>/manager.cfg)\n" },
     { "config default", sm_cmd_config_default, "print the commented default manager.cfg",
       "config default\n\nPrints the manager.cfg that `init` writes.\n" },
@@ -63,12 +65,35 @@ const sp_cmd sm_cmds[] = {
       "reservations, sectors stored, weight, tier and allowed miners.\n\n"
       JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
     { "storage attach", sm_cmd_storage_attach, "attach a persist store at run time",
-      "storage attach PATH --name NAME [--weight N] [--tier hot|warm|cold]\n"
+      "storage attach PATH --name NAME [--weight N] [--tier hot|warm|cold] [--media nvme|hdd|object]\n"
       "                      [--readonly] [--allow-miner ID]... [--deny-miner ID]... [--capacity SIZE]\n"
+      "                      [--min-free PCT] [--allow-type T]... [--deny-type T]... [--domain D]\n"
       "                      [--json] [--home DIR]\n\n"
       "PATH must be a directory on the manager's machine; a sectorstore.json (lotus fields,\n"
-      "ID = NAME) is written into it unless one is there, whose ID must then be NAME.\n"
-      "Workers name the store NAME in their `attached` list.\n\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+      "ID = NAME, plus Tier, Media, MinFreePct, Domain) is written into it unless one is\n"
+      "there, whose ID must then be NAME.  Workers name the store NAME in their `attached`\n"
+      "list.  File types T: sealed, cache, unsealed, piece, block (sealed sectors need sealed\n"
+      "and cache, deal data unsealed).  The failure domain (\"rack-a/host-3\") keeps replicas of\n"
+      "one file apart.\n\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+    { "storage redeclare", sm_cmd_storage_redeclare, "re-read stores' sectorstore.json and register the files they hold",
+      "storage redeclare [NAME] [--json] [--home DIR]\n\n"
+      "Reads <path>/sectorstore.json of the store attached with `storage attach` (every such\n"
+      "store without NAME) and applies its fields (Weight, CanStore/ReadOnly, MaxStorage,\n"
+      "AllowTypes, DenyTypes, AllowMiners, DenyMiners, Tier, Media, MinFreePct, Domain); then\n"
+      "scans the store: files of known sectors and pieces with the right size become replicas,\n"
+      "recorded replicas whose files are gone become missing (the reconciler re-creates them).\n"
+      "Stores of manager.cfg are changed there.\n\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+    { "storage job", sm_cmd_storage_job, "run a storage job now and print its report",
+      "storage job KIND [--apply] [--deep] [--json] [--home DIR]\n\n"
+      "KIND: index, copies, reconcile (--apply to copy), moves (tier move rules), scrub (--deep),\n"
+      "gc-mark, gc-sweep, unseal (verify delivered unsealed data), health (heartbeats),\n"
+      "redeclare.  They also run on their own schedule (manager.cfg storage group).\n\n"
+      JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+    { "storage copies", sm_cmd_storage_copies, "list the copy and move journal",
+      "storage copies [--limit N] [--json] [--home DIR]\n\n"
+      "The newest copies and tier moves with their state (planned, copying, switched, done,\n"
+      "failed): a move deletes its source only after the copy was verified and recorded.\n\n"
+      "  --limit N      at most N entries (default 50)\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
     { "storage detach", sm_cmd_storage_detach, "detach a store attached with `storage attach`",
       "storage detach NAME [--home DIR]\n\n"
       "Refused while sectors hold reservations in it, and for stores of manager.cfg.\n\n"
@@ -84,9 +109,77 @@ const sp_cmd sm_cmds[] = {
     { "pieces list", sm_cmd_pieces_list, "list imported pieces and their deals",
       "pieces list [--limit N] [--json] [--home DIR]\n\n" JSON_HELP HOME_HELP
       "\n" ADMIN_NOTE },
-    { "pieces show", sm_cmd_pieces_show, "show one piece and its deals",
-      "pieces show PIECE-CID [--json] [--home DIR]\n\n" JSON_HELP HOME_HELP
+    { "pieces show", sm_cmd_pieces_show, "show a piece: deals, block index, copies, blocks",
+      "pieces show PIECE-CID [--blocks N] [--json] [--home DIR]\n\n"
+      "Shows the piece's deals, its block index (CAR or raw, roots), every copy of its bytes\n"
+      "(replicas on stores with their state, the piece store's file), unseal tasks, and its\n"
+      "blocks with their CIDs and offsets.\n\n"
+      "  --blocks N     list at most N blocks (default 1000)\n" JSON_HELP HOME_HELP
       "\n" ADMIN_NOTE },
+    { "blocks stat", sm_cmd_blocks_stat, "where a block is: pieces, sectors, copies, caches",
+      "blocks stat CID [--json] [--home DIR]\n\n"
+      "CID is a CIDv0 (Qm...) or CIDv1 (b...).  Shows the pieces holding the block with its\n"
+      "offset, the sectors they were sealed into, the copies of each piece and whether the\n"
+      "block is in the L1/L2 caches.\n\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+    { "blocks get", sm_cmd_blocks_get, "fetch a block through the retrieval path",
+      "blocks get CID [--out FILE] [--car] [--home DIR]\n\n"
+      "GETs /ipfs/<CID> from the daemon with the admin token (caches, then copies, as any\n"
+      "client), checks the bytes against the CID, and writes them to FILE or stdout.  --car\n"
+      "fetches a CARv1 holding the block.  A block whose data is being unsealed fails with\n"
+      "the server's Retry-After.\n\n" HOME_HELP "\n" ADMIN_NOTE },
+    { "index rebuild", sm_cmd_index_rebuild, "re-derive the block index from the stored pieces",
+      "index rebuild [PIECE-CID] [--json] [--home DIR]\n\n"
+      "Indexes every piece again (or one): CAR payloads by their blocks' CIDs, each block's\n"
+      "hash checked, other payloads as 1 MiB raw blocks.  Reads the piece store's file or an\n"
+      "unsealed copy.\n\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+    { "replicas fix", sm_cmd_replicas_fix, "count replicas against the policy and repair (dry run by default)",
+      "replicas fix [--apply] [--json] [--home DIR]\n\n"
+      "For every sealed sector and piece, counts healthy replicas per tier (on stores that exist\n"
+      "and pass their heartbeat, not flagged by scrub) against manager.cfg's storage.policy and\n"
+      "prints what would be copied where (distinct failure domains, fallback tiers when a tier is\n"
+      "full).  --apply makes the copies (copy, verify, record).  Deal data with no copy left\n"
+      "gets an unseal task; excess replicas are left to `gc mark`.\n\n"
+      "  --apply        carry the actions out\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+    { "scrub", sm_cmd_scrub, "check replicas (existence and size, or --deep)",
+      "scrub [--deep] [--json] [--home DIR]\n\n"
+      "Light: every replica's files exist with their recorded sizes.  --deep: blocks re-hashed\n"
+      "against their CIDs and CommP of deal data; PoSt vanilla proofs on random challenges for\n"
+      "sealed sectors.  Reads are rate-limited (storage.scrub.rate).  Findings mark replicas\n"
+      "missing or corrupt and start a repair.\n\n"
+      "  --deep         deep scrub\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+    { "gc list", sm_cmd_gc_list, "list GC marks",
+      "gc list [--state marked|approved|trashed|deleted|cancelled] [--json] [--home DIR]\n\n"
+      "Without --state: what is marked, approved or in a trash.\n\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+    { "gc mark", sm_cmd_gc_mark, "mark unreferenced files now",
+      "gc mark [--json] [--home DIR]\n\n"
+      "Marks replicas of aborted sectors, replicas that failed scrub once their file is whole\n"
+      "elsewhere, replicas beyond the policy, and orphans (files no record names, older than\n"
+      "storage.gc.orphan_age).  Nothing pinned or referenced is marked.\n\n"
+      JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+    { "gc approve", sm_cmd_gc_approve, "approve GC marks",
+      "gc approve ID... | --all [--home DIR]\n\n" HOME_HELP "\n" ADMIN_NOTE },
+    { "gc sweep", sm_cmd_gc_sweep, "trash approved marks, delete trash past retention",
+      "gc sweep [--json] [--home DIR]\n\n"
+      "Checks every approved mark again (pinned or referenced meanwhile: cancelled), moves its\n"
+      "files to <store>/.trash/<id>/ and deletes trash older than storage.gc.retention.\n\n"
+      JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+    { "gc pin", sm_cmd_gc_pin, "protect a sector, piece or file from GC and moves",
+      "gc pin TARGET [--note TEXT] [--home DIR]\n\n"
+      "TARGET: a sector (s-t01000-5), a piece CID, or an orphan as `gc list` shows it\n"
+      "(orphan:<store>/<path>).\n\n" HOME_HELP "\n" ADMIN_NOTE },
+    { "gc unpin", sm_cmd_gc_unpin, "remove a pin", "gc unpin TARGET [--home DIR]\n\n" HOME_HELP "\n" ADMIN_NOTE },
+    { "gc pins", sm_cmd_gc_pins, "list pins (gc pin and manager.cfg)",
+      "gc pins [--json] [--home DIR]\n\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
+    { "backup create", sm_cmd_backup_create, "consistent snapshot of the database (daemon running)",
+      "backup create FILE [--home DIR]\n\n"
+      "Copies the home's database with sqlite's online backup API in one read transaction (a\n"
+      "consistent state while the daemon keeps writing), checks it with PRAGMA\n"
+      "integrity_check and stores it as FILE (mode 0600).\n\n" HOME_HELP },
+    { "backup restore", sm_cmd_backup_restore, "replace the database with a backup (daemon stopped)",
+      "backup restore FILE [--home DIR]\n\n"
+      "Refused while the daemon runs.  Checks FILE (integrity_check, known schema), migrates it\n"
+      "to this version and installs it as the home's database; the next start continues sector\n"
+      "numbers above the durable limits recorded in it.\n\n" HOME_HELP },
     { "chain head", sm_cmd_chain_head, "show the local chain's head and parameters",
       "chain head [--json] [--home DIR]\n\n" JSON_HELP HOME_HELP "\n" ADMIN_NOTE },
     { "miners list", sm_cmd_miners_list, "list configured miners and their sector numbers",
@@ -108,5 +201,13 @@ const sp_cmd sm_cmds[] = {
       "  --clients N    concurrent connections (default 32)\n"
       "  --seconds S    duration (default 5)\n"
       "  --token-file F token to send (default <home>/admin.token)\n" JSON_HELP HOME_HELP },
+    { "bench retrieval", sm_cmd_bench_retrieval, "block and piece retrieval load generator",
+      "bench retrieval --cids FILE [--home DIR | --url URL --token-file FILE] [--clients N]\n"
+      "                      [--seconds S] [--piece CID --range SIZE] [--json]\n\n"
+      "Closed-loop GETs over N keep-alive connections: /ipfs/<cid>?format=raw for the CIDs in\n"
+      "FILE (one per line, in turn), or with --piece, /piece/<cid> with Range requests of SIZE\n"
+      "bytes walking the piece.  Prints requests/s, MB/s and latency percentiles.\n\n"
+      "  --clients N    concurrent connections (default 8)\n"
+      "  --seconds S    duration (default 5)\n" JSON_HELP HOME_HELP },
     { NULL, NULL, NULL, NULL },
 };

@@ -150,7 +150,4 @@ int sm_cmd_pieces_list(int argc, char **argv)
     return pieces_query("pieces list", "Sealpipe.PiecesList", false, argc, argv);
 }
 
-int sm_cmd_pieces_show(int argc, char **argv)
-{
-    return pieces_query("pieces show", "Sealpipe.PieceShow", true, argc, argv);
-}
+/* `pieces show` is in cli_blocks.c: it also lists the piece's blocks and copies. */

@@ -68,6 +68,25 @@ static void print_store(const cJSON *s)
            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "ReadOnly")) ? "read-only" : "Store",
            allow[0] ? allow : "all", deny[0] ? " except " : "", deny, sm_cli_str(s, "Source"));
     printf("        Local: %s%s\n", sm_cli_str(s, "Path"), reachable ? "" : " (not reachable from the manager)");
+    char types[128] = "", dtypes[128] = "";
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(s, "AllowTypes"))
+        snprintf(types + strlen(types), sizeof types - strlen(types), "%s%s", types[0] ? "," : "", t->valuestring);
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(s, "DenyTypes"))
+        snprintf(dtypes + strlen(dtypes), sizeof dtypes - strlen(dtypes), "%s%s", dtypes[0] ? "," : "", t->valuestring);
+    printf("        Media: %s; Domain: %s; Types: %s%s%s; Min free: %" PRIu64 "%%\n", sm_cli_str(s, "Media"),
+           *sm_cli_str(s, "Domain") ? sm_cli_str(s, "Domain") : "(its own)", types[0] ? types : "all",
+           dtypes[0] ? " except " : "", dtypes, sm_cli_u64(s, "MinFreePct"));
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(s, "Health");
+    if (cJSON_IsObject(h)) {
+        char ago[32];
+        bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "OK"));
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(h, "Score");
+        printf("        Health: %s (checked %s, write %" PRIu64 " us, read %" PRIu64 " us, score %.2f)%s%s\n",
+               ok ? "ok" : "FAILING", sm_cli_ago(sm_cli_u64(h, "Checked"), ago, sizeof ago),
+               sm_cli_u64(h, "WriteMicros"), sm_cli_u64(h, "ReadMicros"), cJSON_IsNumber(sc) ? sc->valuedouble : 1.0,
+               ok ? "" : ": ", ok ? "" : sm_cli_str(h, "Error"));
+    }
 }
 
 int sm_cmd_storage_list(int argc, char **argv)
@@ -114,12 +133,16 @@ int sm_cmd_storage_attach(int argc, char **argv)
         { "weight", required_argument, NULL, 'w' }, { "tier", required_argument, NULL, 't' },
         { "readonly", no_argument, NULL, 'r' }, { "allow-miner", required_argument, NULL, 'a' },
         { "deny-miner", required_argument, NULL, 'd' }, { "capacity", required_argument, NULL, 'c' },
+        { "media", required_argument, NULL, 'm' }, { "min-free", required_argument, NULL, 'f' },
+        { "allow-type", required_argument, NULL, 'T' }, { "deny-type", required_argument, NULL, 'D' },
+        { "domain", required_argument, NULL, 'o' },
         { 0 },
     };
     const char *cmd = "storage attach";
     sm_cli c = { 0 };
-    const char *home = NULL, *name = NULL, *tier = "warm";
-    uint64_t weight = 1, capacity = 0, m;
+    const char *home = NULL, *name = NULL, *tier = "warm", *media = "hdd", *domain = "";
+    uint64_t weight = 1, capacity = 0, m, min_free = 0;
+    cJSON *atypes = cJSON_CreateArray(), *dtypes = cJSON_CreateArray();
     bool ro = false;
     cJSON *allow = cJSON_CreateArray(), *deny = cJSON_CreateArray();
     sp_err err;
@@ -146,6 +169,15 @@ int sm_cmd_storage_attach(int argc, char **argv)
             if (sp_parse_size(optarg, &capacity, &err) != SP_OK)
                 bad = sm_cli_usage(cmd, "--capacity: %s", err.msg);
             break;
+        case 'm': media = optarg; break;
+        case 'o': domain = optarg; break;
+        case 'f':
+            min_free = strtoull(optarg, NULL, 10);
+            if (min_free > 99)
+                bad = sm_cli_usage(cmd, "--min-free is a percentage 0..99");
+            break;
+        case 'T': cJSON_AddItemToArray(atypes, cJSON_CreateString(optarg)); break;
+        case 'D': cJSON_AddItemToArray(dtypes, cJSON_CreateString(optarg)); break;
         default: bad = sm_cli_usage(cmd, "unknown option"); break;
         }
     }
@@ -159,6 +191,8 @@ int sm_cmd_storage_attach(int argc, char **argv)
     if (bad || sm_cli_connect(&c, home)) {
         cJSON_Delete(allow);
         cJSON_Delete(deny);
+        cJSON_Delete(atypes);
+        cJSON_Delete(dtypes);
         return bad ? bad : 1;
     }
     cJSON *s = cJSON_CreateObject(), *params = cJSON_CreateArray(), *res = NULL;
@@ -170,6 +204,11 @@ int sm_cmd_storage_attach(int argc, char **argv)
     cJSON_AddItemToObject(s, "AllowMiners", allow);
     cJSON_AddItemToObject(s, "DenyMiners", deny);
     sp_json_add_u64(s, "Capacity", capacity, NULL);
+    cJSON_AddStringToObject(s, "Media", media);
+    sp_json_add_u64(s, "MinFreePct", min_free, NULL);
+    cJSON_AddItemToObject(s, "AllowTypes", atypes);
+    cJSON_AddItemToObject(s, "DenyTypes", dtypes);
+    cJSON_AddStringToObject(s, "Domain", domain);
     cJSON_AddItemToArray(params, s);
     int rc = sm_cli_call(&c, "Sealpipe.StorageAttach", params, &res);
     if (rc == 0) {

@@ -37,6 +37,24 @@ int sm_cmd_chain_head(int argc, char **argv);
 int sm_cmd_miners_list(int argc, char **argv);
 int sm_cmd_auth_create_token(int argc, char **argv);
 int sm_cmd_bench_rpc(int argc, char **argv);
+int sm_cmd_bench_retrieval(int argc, char **argv);
+int sm_cmd_storage_redeclare(int argc, char **argv);
+int sm_cmd_storage_job(int argc, char **argv);
+int sm_cmd_storage_copies(int argc, char **argv);
+int sm_cmd_blocks_stat(int argc, char **argv);
+int sm_cmd_blocks_get(int argc, char **argv);
+int sm_cmd_index_rebuild(int argc, char **argv);
+int sm_cmd_replicas_fix(int argc, char **argv);
+int sm_cmd_scrub(int argc, char **argv);
+int sm_cmd_gc_list(int argc, char **argv);
+int sm_cmd_gc_mark(int argc, char **argv);
+int sm_cmd_gc_approve(int argc, char **argv);
+int sm_cmd_gc_sweep(int argc, char **argv);
+int sm_cmd_gc_pin(int argc, char **argv);
+int sm_cmd_gc_unpin(int argc, char **argv);
+int sm_cmd_gc_pins(int argc, char **argv);
+int sm_cmd_backup_create(int argc, char **argv);
+int sm_cmd_backup_restore(int argc, char **argv);
 
 typedef struct sm_cli {
     sm_home home;
@@ -71,5 +89,14 @@ const char *sm_cli_str(const cJSON *o, const char *key);
 char *sm_cli_ago(uint64_t ms, char *buf, size_t len);
 /* Prints the usage error and returns 2. */
 int sm_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Storage jobs (cli_jobs.c): starts one of a kind ("reconcile", "scrub", ...) and waits
+ * for it; *job gets {"State","Report","Error",...} (also when it failed: then 1 is
+ * returned after printing the error).  store names a store for "redeclare" (or NULL). */
+int sm_cli_job(sm_cli *c, const char *kind, bool apply, bool deep, const char *store, cJSON **job);
+/* Waits for a job started some other way. */
+int sm_cli_wait_job(sm_cli *c, uint64_t id, cJSON **job);
+/* Prints a job's report: its counters on one line, then each list one item a line. */
+void sm_cli_print_report(const cJSON *report);
 
 #endif

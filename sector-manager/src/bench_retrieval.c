@@ -1,0 +1,369 @@
+/* bench_retrieval.c — `sector-manager bench retrieval`: a closed-loop load generator for
+ * block retrieval (/ipfs/<cid>?format=raw over a list of CIDs) and piece range reads
+ * (/piece/<cid> with Range requests walking the piece).
+ *
+ * Each client is a thread with one keep-alive HTTP/1.1 connection that sends the next
+ * request as soon as the previous answer is read.  Bodies are read into one reused buffer
+ * and dropped, so the client costs as little CPU as possible next to the server it
+ * measures on the same machine.  Output: requests/s, MB/s, latency p50/p90/p99/max. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sm_cli.h"
+#include "sm_home.h"
+#include "sp_fs.h"
+#include "sp_json.h"
+#include "sp_size.h"
+
+#define BODY_BUF (4u << 20)
+#define MAX_CIDS 100000
+
+typedef struct rcfg {
+    char host[256], port[16];
+    char token[4200];
+    char **cids;
+    size_t n_cids;
+    const char *piece;
+    uint64_t piece_size, range;
+    unsigned clients;
+    double seconds;
+} rcfg;
+
+typedef struct rclient {
+    const rcfg *cfg;
+    unsigned index;
+    int fd;
+    uint64_t deadline_ns;
+    uint64_t ok, errors, bytes;
+    uint32_t *lat_us;
+    size_t n_lat, cap_lat;
+    char err[256];
+    uint8_t *buf;
+} rclient;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int dial(const rcfg *cfg, char *err, size_t len)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+    int rc = getaddrinfo(cfg->host, cfg->port, &hints, &res);
+    if (rc) {
+        snprintf(err, len, "%.128s:%.15s: %s", cfg->host, cfg->port, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+            break;
+        snprintf(err, len, "connecting to %.128s:%.15s: %s", cfg->host, cfg->port, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct timeval tv = { 30, 0 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    return fd;
+}
+
+static bool send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Reads one response, dropping the body; returns the status or -1; *body_len its size. */
+static int read_response(rclient *c, uint64_t *body_len)
+{
+    char *buf = (char *)c->buf;
+    size_t have = 0;
+    char *hdr_end = NULL;
+    while (!hdr_end) {
+        if (have + 1 >= 16384)
+            return -1;
+        ssize_t r = recv(c->fd, buf + have, 16383 - have, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+        buf[have] = 0;
+        hdr_end = strstr(buf, "\r\n\r\n");
+    }
+    int status = 0;
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    uint64_t clen = 0;
+    for (char *line = strstr(buf, "\r\n"); line && line < hdr_end; line = strstr(line + 2, "\r\n"))
+        if (strncasecmp(line + 2, "Content-Length:", 15) == 0)
+            clen = strtoull(line + 17, NULL, 10);
+    uint64_t got = have - (size_t)(hdr_end + 4 - buf);
+    while (got < clen) {
+        size_t want = clen - got < BODY_BUF ? (size_t)(clen - got) : BODY_BUF;
+        ssize_t r = recv(c->fd, c->buf, want, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (uint64_t)r;
+    }
+    *body_len = clen;
+    return status;
+}
+
+static void record(rclient *c, uint64_t ns)
+{
+    if (c->n_lat == c->cap_lat) {
+        size_t cap = c->cap_lat ? c->cap_lat * 2 : 4096;
+        uint32_t *v = realloc(c->lat_us, cap * sizeof *v);
+        if (!v)
+            return;
+        c->lat_us = v;
+        c->cap_lat = cap;
+    }
+    c->lat_us[c->n_lat++] = (uint32_t)(ns / 1000 > UINT32_MAX ? UINT32_MAX : ns / 1000);
+}
+
+static void *client_main(void *arg)
+{
+    rclient *c = arg;
+    const rcfg *g = c->cfg;
+    char req[8192];
+    uint64_t i = c->index, off = (uint64_t)c->index * g->range;
+    while (now_ns() < c->deadline_ns) {
+        if (c->fd < 0 && (c->fd = dial(g, c->err, sizeof c->err)) < 0) {
+            c->errors++;
+            sp_sleep_ms(50);
+            continue;
+        }
+        int n;
+        if (g->piece) {
+            if (off >= g->piece_size)
+                off = 0;
+            uint64_t end = off + g->range > g->piece_size ? g->piece_size : off + g->range;
+            n = snprintf(req, sizeof req, "GET /piece/%s HTTP/1.1\r\nHost: %s:%s\r\nAuthorization: Bearer %s\r\n"
+                         "Range: bytes=%" PRIu64 "-%" PRIu64 "\r\n\r\n", g->piece, g->host, g->port, g->token,
+                         off, end - 1);
+            off = end;
+        } else {
+            n = snprintf(req, sizeof req, "GET /ipfs/%s?format=raw HTTP/1.1\r\nHost: %s:%s\r\n"
+                         "Authorization: Bearer %s\r\n\r\n", g->cids[i % g->n_cids], g->host, g->port, g->token);
+            i += g->clients;
+        }
+        if (n <= 0 || (size_t)n >= sizeof req)
+            break;
+        uint64_t t0 = now_ns(), len = 0;
+        int status = send_all(c->fd, req, (size_t)n) ? read_response(c, &len) : -1;
+        if (status < 0) {
+            c->errors++;
+            snprintf(c->err, sizeof c->err, "connection lost");
+            close(c->fd);
+            c->fd = -1;
+            continue;
+        }
+        if (status != 200 && status != 206) {
+            c->errors++;
+            snprintf(c->err, sizeof c->err, "HTTP %d", status);
+            continue;
+        }
+        record(c, now_ns() - t0);
+        c->ok++;
+        c->bytes += len;
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    return NULL;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int load_cids(const char *file, rcfg *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    sp_err err;
+    if (sp_read_file(file, 64 << 20, &text, &len, &err) != SP_OK)
+        return sp_cli_fail("bench retrieval: %s", err.msg);
+    cfg->cids = calloc(MAX_CIDS, sizeof *cfg->cids);
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); cfg->cids && line && cfg->n_cids < MAX_CIDS;
+         line = strtok_r(NULL, "\n", &save))
+        if (*line && strlen(line) < 200)
+            cfg->cids[cfg->n_cids++] = strdup(line);
+    free(text);
+    if (cfg->n_cids == 0)
+        return sp_cli_fail("bench retrieval: %s holds no CIDs", file);
+    return 0;
+}
+
+static int split_url(const char *url, rcfg *cfg)
+{
+    const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : url;
+    const char *colon = strrchr(p, ':');
+    if (!colon || colon == p)
+        return sp_cli_fail("bench retrieval: %s is not http://HOST:PORT", url);
+    snprintf(cfg->host, sizeof cfg->host, "%.*s", (int)(colon - p), p);
+    snprintf(cfg->port, sizeof cfg->port, "%.15s", colon + 1);
+    cfg->port[strcspn(cfg->port, "/")] = 0;
+    return 0;
+}
+
+int sm_cmd_bench_retrieval(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "home", required_argument, NULL, 'H' }, { "url", required_argument, NULL, 'u' },
+        { "token-file", required_argument, NULL, 't' }, { "cids", required_argument, NULL, 'c' },
+        { "clients", required_argument, NULL, 'n' }, { "seconds", required_argument, NULL, 's' },
+        { "piece", required_argument, NULL, 'p' }, { "piece-size", required_argument, NULL, 'z' },
+        { "range", required_argument, NULL, 'r' }, { "json", no_argument, NULL, 'j' }, { 0 },
+    };
+    const char *cmd = "bench retrieval", *home_arg = NULL, *url = NULL, *token_file = NULL, *cids = NULL;
+    rcfg cfg = { .clients = 8, .seconds = 5, .range = 4 << 20 };
+    bool json = false;
+    sp_err err;
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'H': home_arg = optarg; break;
+        case 'u': url = optarg; break;
+        case 't': token_file = optarg; break;
+        case 'c': cids = optarg; break;
+        case 'n': cfg.clients = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 's': cfg.seconds = strtod(optarg, NULL); break;
+        case 'p': cfg.piece = optarg; break;
+        case 'z':
+            if (sp_parse_size(optarg, &cfg.piece_size, &err) != SP_OK)
+                return sm_cli_usage(cmd, "--piece-size: %s", err.msg);
+            break;
+        case 'r':
+            if (sp_parse_size(optarg, &cfg.range, &err) != SP_OK || cfg.range == 0)
+                return sm_cli_usage(cmd, "--range: a size such as 4MiB");
+            break;
+        case 'j': json = true; break;
+        default: return sm_cli_usage(cmd, "unknown option");
+        }
+    }
+    if (cfg.clients == 0 || cfg.clients > 1024 || cfg.seconds <= 0)
+        return sm_cli_usage(cmd, "--clients 1..1024 and a positive --seconds");
+    if (!cids == !cfg.piece)
+        return sm_cli_usage(cmd, "give --cids FILE or --piece CID (with --piece-size)");
+    if (cfg.piece && !cfg.piece_size)
+        return sm_cli_usage(cmd, "--piece needs --piece-size (its payload bytes)");
+    char base[512];
+    if (url) {
+        if (!token_file)
+            return sm_cli_usage(cmd, "--url needs --token-file");
+        snprintf(base, sizeof base, "%s", url);
+    } else {
+        sm_home home;
+        if (sm_home_resolve(home_arg, &home, &err) != SP_OK || sm_home_base_url(&home, base, sizeof base, &err) != SP_OK)
+            return sp_cli_fail("%s", err.msg);
+        if (!token_file) {
+            if (sm_home_admin_token(&home, cfg.token, sizeof cfg.token, &err) != SP_OK)
+                return sp_cli_fail("%s", err.msg);
+        }
+    }
+    if (token_file) {
+        char *t = NULL;
+        size_t tl = 0;
+        if (sp_read_file(token_file, sizeof cfg.token - 1, &t, &tl, &err) != SP_OK)
+            return sp_cli_fail("%s", err.msg);
+        snprintf(cfg.token, sizeof cfg.token, "%s", t);
+        cfg.token[strcspn(cfg.token, "\r\n \t")] = 0;
+        free(t);
+    }
+    if (split_url(base, &cfg))
+        return 1;
+    if (cids && load_cids(cids, &cfg))
+        return 1;
+    rclient *cl = calloc(cfg.clients, sizeof *cl);
+    pthread_t *th = calloc(cfg.clients, sizeof *th);
+    if (!cl || !th)
+        return sp_cli_fail("%s: out of memory", cmd);
+    uint64_t start = now_ns(), deadline = start + (uint64_t)(cfg.seconds * 1e9);
+    for (unsigned i = 0; i < cfg.clients; i++) {
+        cl[i] = (rclient){ .cfg = &cfg, .index = i, .fd = -1, .deadline_ns = deadline,
+                           .buf = malloc(BODY_BUF > 16384 ? BODY_BUF : 16384) };
+        pthread_create(&th[i], NULL, client_main, &cl[i]);
+    }
+    uint64_t ok = 0, errors = 0, bytes = 0;
+    size_t n_lat = 0;
+    for (unsigned i = 0; i < cfg.clients; i++) {
+        pthread_join(th[i], NULL);
+        ok += cl[i].ok;
+        errors += cl[i].errors;
+        bytes += cl[i].bytes;
+        n_lat += cl[i].n_lat;
+    }
+    double secs = (double)(now_ns() - start) / 1e9;
+    uint32_t *all = calloc(n_lat ? n_lat : 1, sizeof *all);
+    size_t k = 0;
+    for (unsigned i = 0; all && i < cfg.clients; i++) {
+        memcpy(all + k, cl[i].lat_us, cl[i].n_lat * sizeof *all);
+        k += cl[i].n_lat;
+    }
+    if (all && k)
+        qsort(all, k, sizeof *all, cmp_u32);
+#define PCT(p) (k ? all[(size_t)((double)(k - 1) * (p))] : 0)
+    double rps = (double)ok / secs, mbs = (double)bytes / secs / 1e6;
+    if (json) {
+        printf("{\"mode\":\"%s\",\"clients\":%u,\"seconds\":%.2f,\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
+               ",\"requests_per_s\":%.1f,\"mb_per_s\":%.2f,\"bytes\":%" PRIu64 ",\"p50_us\":%u,\"p90_us\":%u,"
+               "\"p99_us\":%u,\"max_us\":%u}\n", cfg.piece ? "piece" : "ipfs", cfg.clients, secs, ok, errors, rps,
+               mbs, bytes, PCT(0.5), PCT(0.9), PCT(0.99), k ? all[k - 1] : 0);
+    } else {
+        printf("%s: %u clients, %.1f s: %" PRIu64 " requests (%" PRIu64 " errors), %.0f requests/s, %.1f MB/s\n",
+               cfg.piece ? "piece range reads" : "block retrievals", cfg.clients, secs, ok, errors, rps, mbs);
+        printf("latency: p50 %u us, p90 %u us, p99 %u us, max %u us\n", PCT(0.5), PCT(0.9), PCT(0.99),
+               k ? all[k - 1] : 0);
+    }
+    for (unsigned i = 0; i < cfg.clients; i++) {
+        if (cl[i].errors && cl[i].err[0] && !json)
+            fprintf(stderr, "client %u: %s\n", i, cl[i].err);
+        free(cl[i].lat_us);
+        free(cl[i].buf);
+    }
+    for (size_t i = 0; i < cfg.n_cids; i++)
+        free(cfg.cids[i]);
+    free(cfg.cids);
+    free(all);
+    free(cl);
+    free(th);
+    explicit_bzero(cfg.token, sizeof cfg.token);
+    return ok == 0 ? 1 : 0;
+}
