@@ -222,6 +222,11 @@ const char *wk_admin_address(const wk_admin *a)
     return a && a->http ? sp_http_server_address(a->http) : "";
 }
 
+sp_rpc_server *wk_admin_rpc(const wk_admin *a)
+{
+    return a ? a->rpc : NULL;
+}
+
 void wk_admin_free(wk_admin *a)
 {
     if (!a)

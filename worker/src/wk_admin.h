@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "sp_err.h"
+#include "sp_jsonrpc.h"
 #include "sp_metrics.h"
 #include "wk_processor.h"
 #include "wk_thread.h"
@@ -45,6 +46,9 @@ typedef struct wk_admin_opts {
 sp_code wk_admin_start(const wk_admin_opts *o, wk_admin **out, sp_err *err);
 /* "127.0.0.1:17890" as bound. */
 const char *wk_admin_address(const wk_admin *a);
+/* The JSON-RPC server behind /rpc/v0, for in-process callers (the fuzz target runs
+ * requests through it with sp_rpc_server_handle). */
+sp_rpc_server *wk_admin_rpc(const wk_admin *a);
 void wk_admin_free(wk_admin *a);
 
 /* The processors' status as JSON (also used by `info`). */
