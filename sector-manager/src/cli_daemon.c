@@ -136,7 +136,7 @@ int sm_cmd_auth_create_token(int argc, char **argv)
         return sm_cli_usage("auth create-token", "--scope worker|admin|retrieval is required");
     uint32_t bits = sm_scope_parse(scope);
     if (!bits)
-        return sm_cli_usage("auth create-token", "--scope must be worker, admin or retrieval, not \"%s\"", scope);
+        return sm_cli_usage("auth create-token", "--scope must be worker or admin (or retrieval), not \"%s\"", scope);
     sp_err err;
     int64_t exp = 0;
     if (ttl) {
