@@ -313,10 +313,16 @@ static const sm_store_info *store_of(const gc_ctx *g, const char *name)
     return NULL;
 }
 
-static bool healthy(const gc_ctx *g, const sm_replica *r)
+/* Healthy, and its files are really there: GC never trusts a record alone when deciding
+ * that another replica is redundant. */
+static bool healthy(const gc_ctx *g, const sm_object *o, const sm_replica *r)
 {
     const sm_store_info *s = store_of(g, r->store);
-    return strcmp(r->state, "ok") == 0 && s && s->reachable && !sm_store_cooling(s, g->now);
+    if (strcmp(r->state, "ok") != 0 || !s || !s->reachable || sm_store_cooling(s, g->now))
+        return false;
+    bool p_aux, tree_r;
+    int64_t size = sm_replica_disk_size(s->def.path, o, &p_aux, &tree_r);
+    return o->kind == SM_KIND_UNSEALED ? size == (int64_t)o->size : size >= 0 && p_aux && tree_r;
 }
 
 /* True when the object keeps every replica the policy wants without the one on `without`. */
@@ -326,7 +332,7 @@ static bool whole_without(const gc_ctx *g, const sm_object *o, const sm_replica 
     unsigned want[SM_TIER_COUNT], have[SM_TIER_COUNT] = { 0 };
     sm_policy_want(&g->job->conf->storage, o->kind, o->moves, want);
     for (size_t i = 0; i < nr; i++)
-        if (healthy(g, &reps[i]) && (!without || strcmp(reps[i].store, without) != 0))
+        if ((!without || strcmp(reps[i].store, without) != 0) && healthy(g, o, &reps[i]))
             have[reps[i].tier]++;
     for (int t = 0; t < SM_TIER_COUNT; t++)
         if (have[t] < want[t])
@@ -351,7 +357,7 @@ static const char *replica_garbage(const gc_ctx *g, const sm_object *o, const sm
                  r->finding[0] ? r->finding : "corrupt");
         return buf;
     }
-    if (healthy(g, r) && whole_without(g, o, reps, nr, r->store)) {
+    if (healthy(g, o, r) && whole_without(g, o, reps, nr, r->store)) {
         unsigned want[SM_TIER_COUNT];
         sm_policy_want(&g->job->conf->storage, o->kind, o->moves, want);
         snprintf(buf, len, "excess replica: the policy wants %u on %s and the others have them",

@@ -89,6 +89,18 @@ static sp_code reconcile_one(rec_ctx *r, const sm_object *o, sp_err *err)
     sp_code rc = sm_objects_replicas(ctx->db, o->id, &reps, &nr, err);
     if (rc)
         return rc;
+    /* A replica on a store whose directory is gone (or that was detached) is missing: were
+     * the store to come back empty, its record must not pass for a copy. */
+    for (size_t i = 0; r->apply && i < nr; i++) {
+        const sm_store_info *s = store_of(r, reps[i].store);
+        if (strcmp(reps[i].state, "ok") != 0 || (s && s->reachable))
+            continue;
+        char why[200];
+        snprintf(why, sizeof why, "store %.100s %s", reps[i].store, s ? "is not reachable" : "was detached");
+        sp_err e;
+        if (sm_replica_set_state(ctx->db, o->id, reps[i].store, "missing", why, false, &e) == SP_OK)
+            snprintf(reps[i].state, sizeof reps[i].state, "missing");
+    }
     /* domains and stores already used by healthy replicas (and by copies planned below) */
     const char *avoid_d[MAX_REPS * 2], *avoid_s[MAX_REPS * 2];
     char dom[MAX_REPS * 2][160];

@@ -234,10 +234,15 @@ static cJSON *copies_json(sm_core *c, const char *piece, sp_err *err)
     size_t nr = 0;
     if (a && sm_objects_get(c->db, SM_KIND_UNSEALED, piece, &o, NULL) == SP_OK &&
         sm_objects_replicas(c->db, o.id, &reps, &nr, err) == SP_OK) {
+        uint64_t now = sp_wall_ms();
         for (size_t i = 0; i < nr; i++) {
             cJSON *r = cJSON_CreateObject();
             cJSON_AddItemToArray(a, r);
+            sm_store_info st;
+            bool up = sm_stores_get(c->db, reps[i].store, &st, NULL) == SP_OK && st.reachable &&
+                      !sm_store_cooling(&st, now);
             sp_json_add_str(r, "Store", reps[i].store, NULL);
+            sp_json_add_bool(r, "StoreUp", up, NULL);
             sp_json_add_str(r, "Tier", sm_tier_name(reps[i].tier), NULL);
             sp_json_add_str(r, "State", reps[i].state, NULL);
             sp_json_add_u64(r, "Size", reps[i].size, NULL);
@@ -252,6 +257,7 @@ static cJSON *copies_json(sm_core *c, const char *piece, sp_err *err)
         cJSON *r = cJSON_CreateObject();
         cJSON_AddItemToArray(a, r);
         sp_json_add_str(r, "Store", "", NULL);
+        sp_json_add_bool(r, "StoreUp", true, NULL);
         sp_json_add_str(r, "Tier", "piece store", NULL);
         sp_json_add_str(r, "State", "ok", NULL);
         sp_json_add_u64(r, "Size", (uint64_t)sp_file_size(path), NULL);
