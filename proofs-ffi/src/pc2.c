@@ -687,6 +687,10 @@ pf_status pf_pc2(const pf_pc1_output *pc1, const char *cache_dir, const char *st
     pf_status st = pf_tree_shape_for_proof(pc1->proof_id, &shape, err);
     if (st)
         return st;
-    return pf_pc2_shaped(&shape, info->layers, cache_dir, staged_path, sealed_path, opt, out,
-                         err);
+    if ((st = pf_pc2_shaped(&shape, info->layers, cache_dir, staged_path, sealed_path, opt, out,
+                            err)))
+        return st;
+    /* rust's seal_commit_phase1 reads t_aux (sealproofs/formats.h); rust writes it after
+     * p_aux too, and a rerun of PC2 rewrites both */
+    return pf_t_aux_write(pc1->proof_id, cache_dir, err);
 }
