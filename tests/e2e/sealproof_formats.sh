@@ -54,8 +54,11 @@ D=$(echo "$r" | jq -r .comm_d); C=$(echo "$r" | jq -r .comm_r)
 args=(--proof 5 --sector-id 7 --prover-id f01000 --ticket "$T1" --seed "$S1" --comm-d "$D" --comm-r "$C")
 cache=(--cache "$T/s/cache" --sealed "$T/s/sealed")
 
-# t_aux: PC2 writes it once hooked up; write it here otherwise, then the layout checks
-[ -f "$T/s/cache/t_aux" ] || "$SP" t-aux write --proof 5 --cache "$T/s/cache" >/dev/null
+# PC2 wrote t_aux as rust does; rewriting it gives the same bytes; the layout checks
+[ -f "$T/s/cache/t_aux" ] || fail "seal left no t_aux"
+cp "$T/s/cache/t_aux" "$T/t_aux.pc2"
+"$SP" t-aux write --proof 5 --cache "$T/s/cache" >/dev/null
+cmp -s "$T/t_aux.pc2" "$T/s/cache/t_aux" || fail "t-aux write differs from PC2's t_aux"
 chk=$("$SP" cache-check --json --proof 5 --cache "$T/s/cache" --comm-d "$D" --comm-r "$C") \
     || fail "cache-check: $chk"
 assert_eq "$(echo "$chk" | jq -r '.files[] | select(.name == "sc-02-data-tree-r-last.dat") | .bytes')" 32 \
