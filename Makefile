@@ -29,14 +29,23 @@ CFLAGS_ALL = -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -DSP_VERSION='"$(VERSION)"
              -Icommon/include -Iproofs-ffi/include $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm -ldl -pthread $(LDLIBS)
 
+# SANITIZE=1: ASan + UBSan (make asan); thread: TSan (make tsan); fuzz: clang's libFuzzer
+# instrumentation with ASan + UBSan (make fuzz, CC=clang).  Sanitizers replace malloc, so
+# any of them drops jemalloc.
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT       := -O1
-MALLOC_LIB :=
+else ifeq ($(SANITIZE),thread)
+SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+OPT       := -O1
+else ifeq ($(SANITIZE),fuzz)
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+OPT       := -O1
 else
 SAN_FLAGS :=
-MALLOC_LIB = $(JEMALLOC_LIBS)
 endif
+MALLOC_LIB = $(if $(SANITIZE),,$(JEMALLOC_LIBS))
 
 NO_CONFIG_GOALS := clean distclean help
 ifeq ($(filter $(NO_CONFIG_GOALS),$(MAKECMDGOALS)),)
@@ -44,7 +53,7 @@ ifeq ($(filter $(NO_CONFIG_GOALS),$(MAKECMDGOALS)),)
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all test test-unit test-e2e test-long bench demo asan install uninstall clean distclean fuzz help deb
+.PHONY: all test test-unit test-e2e test-long bench demo asan tsan valgrind install uninstall clean distclean fuzz help deb
 
 # ---------------------------------------------------------------------------------------
 # Dependency detection: runs scripts/deps.sh only when something is missing.
@@ -75,6 +84,7 @@ include proofs-ffi/module.mk
 include sector-manager/module.mk
 include worker/module.mk
 include tests/module.mk
+include tests/fuzz/module.mk
 
 PROGRAMS := $(BIN)/sector-manager $(BIN)/seal-worker $(BIN)/sealproof
 all: $(PROGRAMS)
@@ -86,7 +96,7 @@ asan:
 	$(MAKE) SANITIZE=1 BUILD=build-asan BIN=build-asan/bin test
 
 demo: all
-	@sh scripts/demo.sh
+	@bash scripts/demo.sh
 
 bench: all $(BENCH_DEPS)
 	@sh scripts/bench.sh
@@ -97,11 +107,15 @@ install: all
 uninstall:
 	@sh scripts/install.sh --uninstall "$(DESTDIR)" "$(PREFIX)"
 
+# A Debian package of the programs, units, configs and docs: $(BUILD)/sealpipe_*.deb.
+deb: all
+	@sh scripts/deb.sh "$(VERSION)" "$(BIN)" "$(BUILD)"
+
 clean:
 	rm -rf build build-asan build-tsan build-fuzz bin
 
 distclean: clean
 
 help:
-	@echo "targets: all test test-long bench demo asan fuzz install uninstall clean"
+	@echo "targets: all test test-long bench demo asan tsan valgrind fuzz install uninstall clean"
 .SECONDARY:

@@ -1,70 +1,94 @@
-/* fuzz_commit.c — libFuzzer harness for the commit-phase decoders: the first input byte
- * picks the target, the rest is the data.
- *   0: pf_c1_output_decode (2KiB and 8MiB ids); whatever decodes must encode back to the
- *      very same bytes (the decoder accepts exactly one encoding of each output)
- *   1: pf_verify_seal on arbitrary commit-proof bytes for fixed public inputs (never OK)
- *   2: pf_verify_window_post on arbitrary PoSt-proof bytes (never OK)
- * libFuzzer needs the whole library built by clang with -fsanitize=fuzzer (clang >= 15:
- * clang 14 rejects sha256.c's __builtin_cpu_supports("sha")).  With -DFUZZ_MAIN it is a
- * plain program that runs every file named on the command line through the harness
- * (replaying a corpus with gcc + ASan):
- *   cc -std=c11 -D_GNU_SOURCE -DFUZZ_MAIN -fsanitize=address,undefined -Iproofs-ffi/include
- *      tests/fuzz/fuzz_commit.c build-asan/libsealproofs.a -lm -pthread -lhwloc -lOpenCL */
-#include <stdint.h>
+/* fuzz_commit.c — the commit-phase decoders of proofs-ffi in sealpipe's native formats:
+ * the C1 output (pf_c1_output_decode), the commit proof (pf_verify_seal) and the PoSt
+ * proofs (pf_verify_window_post, pf_verify_winning_post), each behind its public inputs
+ * so that mutations of a real proof reach the verifier's deepest checks.
+ *
+ * Input: byte 0 picks the target, the rest is laid out as follows (integers little endian):
+ *   0 C1 output: the bytes.  Whatever decodes encodes back to the very same bytes (the
+ *     decoder accepts exactly one encoding of each output) and is then verified.
+ *   1 commit proof: proof id (1 byte), comm_r, comm_d, prover_id, ticket, seed (32 bytes
+ *     each), sector id (8), then the proof.
+ *   2 Window PoSt, 3 Winning PoSt: PoSt proof id (1 byte), randomness, prover_id (32 each),
+ *     n = 1 + byte % 4 replicas of sector id (8) + comm_r (32), then the proof.
+ * The seeds (tests/fuzz/corpus/commit/) are real 2KiB outputs and proofs with the public
+ * inputs they verify under (tests/fuzz/make_seeds.sh). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "sealproofs.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void c1_output(const uint8_t *data, size_t size)
+{
+    pf_c1_output o;
+    pf_error err;
+    pf_status st = pf_c1_output_decode(data, size, &o, &err);
+    fuzz_report("c1 decode", st, err.msg);
+    if (st != PF_OK)
+        return;
+    uint8_t *again = NULL;
+    size_t len = 0;
+    if (pf_c1_output_encode(&o, &again, &len, &err) != PF_OK || len != size ||
+        memcmp(again, data, size) != 0)
+        abort();
+    free(again);
+    st = pf_c1_output_verify(&o, &err);
+    fuzz_report("c1 verify", st, err.msg);
+    pf_c1_output_free(&o);
+}
+
+static void commit_proof(const uint8_t *data, size_t size)
+{
+    if (size < 1 + 5 * 32 + 8)
+        return;
+    const uint8_t *p = data + 1;
+    pf_error err;
+    pf_status st = pf_verify_seal(data[0], p, p + 32, p + 64, p + 96, p + 128, le64(p + 160),
+                                  p + 168, size - 169, &err);
+    fuzz_report("verify_seal", st, err.msg);
+}
+
+static void post_proof(const uint8_t *data, size_t size, int winning)
+{
+    if (size < 1 + 64 + 1)
+        return;
+    int id = data[0];
+    const uint8_t *randomness = data + 1, *prover = data + 33;
+    size_t n = 1 + data[65] % 4;
+    size_t off = 66;
+    if (size < off + n * 40)
+        return;
+    pf_post_public_replica reps[4];
+    for (size_t i = 0; i < n; i++, off += 40) {
+        reps[i].sector_id = le64(data + off);
+        memcpy(reps[i].comm_r, data + off + 8, 32);
+    }
+    pf_error err;
+    pf_status st = winning ? pf_verify_winning_post(id, randomness, prover, reps, n, data + off,
+                                                    size - off, &err)
+                           : pf_verify_window_post(id, randomness, prover, reps, n, data + off,
+                                                   size - off, &err);
+    fuzz_report(winning ? "verify_winning_post" : "verify_window_post", st, err.msg);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t target = data[0] % 3;
-    data++;
-    size--;
-    pf_error err;
-    static const uint8_t inputs[32] = { 1, 2, 3 };
-    if (target == 0) {
-        pf_c1_output o;
-        if (pf_c1_output_decode(data, size, &o, &err) == PF_OK) {
-            uint8_t *again;
-            size_t len;
-            if (pf_c1_output_encode(&o, &again, &len, &err) != PF_OK || len != size ||
-                memcmp(again, data, size) != 0)
-                abort();
-            free(again);
-            (void)pf_c1_output_verify(&o, &err);
-            pf_c1_output_free(&o);
-        }
-    } else if (target == 1) {
-        if (pf_verify_seal(5, inputs, inputs, inputs, inputs, inputs, 1, data, size, &err) == PF_OK)
-            abort();
-    } else {
-        pf_post_public_replica r = { 1, { 1, 2, 3 } };
-        if (pf_verify_window_post(10, inputs, inputs, &r, 1, data, size, &err) == PF_OK)
-            abort();
+    switch (data[0] % 4) {
+    case 0: c1_output(data + 1, size - 1); break;
+    case 1: commit_proof(data + 1, size - 1); break;
+    case 2: post_proof(data + 1, size - 1, 0); break;
+    default: post_proof(data + 1, size - 1, 1); break;
     }
     return 0;
 }
-
-#ifdef FUZZ_MAIN
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            perror(argv[i]);
-            return 1;
-        }
-        static uint8_t buf[1 << 24];
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif
