@@ -400,5 +400,17 @@ pf_status pf_c1_convert(const uint8_t *in, size_t in_len, pf_format to,
         return st;
     st = pf_c1_output_write(&o, to, out, out_len, err);
     pf_c1_output_free(&o);
+    /* The rust formats take any 32 bytes as a node, the native decoder only canonical field
+     * elements: refuse here rather than write a native file that nothing can read. */
+    if (!st && to == PF_FORMAT_NATIVE) {
+        st = pf_c1_output_decode(*out, *out_len, &o, err);
+        pf_c1_output_free(&o);
+        if (st) {
+            pf_cm_prefix(err, "%s C1 output has no native form", pf_format_name(f));
+            free(*out);
+            *out = NULL;
+            *out_len = 0;
+        }
+    }
     return st;
 }
