@@ -78,6 +78,7 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
+trap 'echo "demo: error: line $LINENO of $0 failed: $BASH_COMMAND" >&2' ERR
 trap 'echo; echo "demo: interrupted; stopping the cluster" >&2; exit 130' INT
 trap 'exit 143' TERM
 
@@ -106,7 +107,7 @@ echo "   directory: $D"
 
 # ---- 1. the manager's home --------------------------------------------------------------
 "$SM" init --home "$H" >"$D/init.out"
-mkdir -p "$D/store1"
+mkdir -p "$D/hot1" "$D/warm1"
 cat >"$H/manager.cfg" <<EOF
 # demo: the local chain on fast epochs (mainnet waits 150 epochs of 30s for the seed)
 api = { listen = "127.0.0.1:0"; threads = 2; };
@@ -114,7 +115,17 @@ chain = { block_time = "100ms"; ticket_lookback = 2; max_ticket_age = 1000000;
           precommit_landing = 2; challenge_delay = 5; seed_confidence = 1;
           proof_landing = 2; max_prove_duration = 1000000; };
 miners = ( { actor = $MINER; sizes = [ "2KiB" ]; deals = true; max_number = 1; } );
-persist_stores = ( { name = "store1"; path = "$D/store1"; tier = "warm"; capacity = "64MiB"; } );
+# two tiers: deal data (unsealed) on a hot NVMe store, sealed sectors on a warm one
+persist_stores = (
+  { name = "hot1"; path = "$D/hot1"; tier = "hot"; media = "nvme"; domain = "rack-a";
+    allow_types = [ "unsealed" ]; capacity = "64MiB"; },
+  { name = "warm1"; path = "$D/warm1"; tier = "warm"; media = "hdd"; domain = "rack-b";
+    capacity = "64MiB"; } );
+storage = {
+  policy = { sealed = { hot = 0; warm = 1; cold = 0; };
+             unsealed = { hot = 1; warm = 0; cold = 0; }; };
+  tick = "200ms"; health = { interval = "1s"; }; reconcile = { interval = "1s"; };
+};
 log = { level = "info"; };
 EOF
 "$SM" config check --home "$H" >/dev/null
@@ -131,8 +142,12 @@ say "[2/7] sector-manager running (pid $MPID) at http://$API, local chain on 100
 # ---- 3. a deal: a small CAR file --------------------------------------------------------
 cp "$CAR" "$D/demo.car"
 PIECE=$("$SM" pieces import "$D/demo.car" --miner "$MINER" --home "$H" | tail -n1)
-NBLOCKS=$(jq '.blocks | length' "$CARJSON")
-say "[3/7] deal imported: demo.car ($(stat -c %s "$D/demo.car") bytes, a CARv1 of $NBLOCKS blocks) as piece $PIECE for f0$MINER"
+case "$PIECE" in baga6ea4sea*) ;; *) die "pieces import printed no piece CID: $PIECE" ;; esac
+index_done() { [ "$("$SM" pieces show "$PIECE" --json --home "$H" | jq -r .Index.State)" = done ]; }
+wait_for 30 "the indexing of the CAR's blocks" index_done
+PJ=$("$SM" pieces show "$PIECE" --json --home "$H")
+say "[3/7] deal imported: demo.car ($(stat -c %s "$D/demo.car") bytes) as piece $PIECE for f0$MINER"
+say "      indexed as a $(echo "$PJ" | jq -r .Index.Kind) of $(echo "$PJ" | jq -r .Index.Blocks) blocks, roots $(echo "$PJ" | jq -r .Index.Roots | cut -c1-24)..."
 
 # ---- 4. the worker ----------------------------------------------------------------------
 # The 2-core development box class when this machine fits it; else every stage runs
@@ -146,7 +161,7 @@ sector_manager = { url = "http://$API"; token_file = "$H/worker.token"; };
 sealing = { allowed_miners = [ $MINER ]; allowed_sizes = [ "2KiB" ]; enable_deals = true;
             seal_interval = "0s"; recover_interval = "1s"; rpc_polling_interval = "200ms"; };
 sealing_thread = ( { location = "$D/thread0"; }, { location = "$D/thread1"; } );
-attached = ( { name = "store1"; location = "$D/store1"; } );
+attached = ( { name = "warm1"; location = "$D/warm1"; } );
 processors = { parent_cache = "$D/parents"; };
 EOF
 }
@@ -158,7 +173,9 @@ if ! "$SW" check-config -c "$CFG" --quiet >"$D/check.out" 2>&1; then
 processors = { pc1 = ( ); pc2 = ( ); c2 = ( ); };"
     "$SW" check-config -c "$CFG" || die "the demo's worker config does not pass check-config"
 fi
-"$SW" daemon -c "$CFG" >"$D/worker.log" 2>&1 &
+# its per-GPU TMPDIR (GPU lock files) inside the demo's directory too
+mkdir -p "$D/tmp"
+TMPDIR=$D/tmp "$SW" daemon -c "$CFG" >"$D/worker.log" 2>&1 &
 WPID=$!
 wait_for 30 "the worker's start" grep -q ' running: ' "$D/worker.log"
 NPROCS=$(sed -n 's/.* running: .* sealing threads\{0,1\}, \([0-9]*\) processor.*/\1/p' "$D/worker.log" | head -n1)
@@ -193,7 +210,7 @@ while :; do
             | "\(.At)\t\((.At - $t0) / 1000 * 10 | floor / 10)\t\($s)\t\(.Event)\t\(.Next // "on chain")\($note)"')$'\n'
     done
     echo -n "$new" | sort -n | while IFS=$'\t' read -r _ el name ev st; do
-        [ -n "$name" ] && printf '  %7.1fs  %-12s %-18s %s\n' "$el" "$name" "$ev" "$st"
+        if [ -n "$name" ]; then printf '  %7.1fs  %-12s %-18s %s\n' "$el" "$name" "$ev" "$st"; fi
     done
     proving=$(echo "$sectors" | jq '[.[] | select(.State == "Proving")] | length')
     [ "$proving" -ge 2 ] && break
@@ -208,24 +225,29 @@ done
 say "      both sectors are Proving after $(elapsed | tr -d ' '): the manager verified their proofs"
 
 # ---- 6. one block of the deal back by its CID -------------------------------------------
-# The raw block "cccc" of the CAR fixture; its CID carries the SHA-256 of its bytes.
-BCID=bafkreifw7plhl6mofk6sfvhnfh64qmkq73oeqwl6sloru6rehaoujituke
-cid_digest() { # the sha256 digest (hex) of a base32 CIDv1 with a sha2-256 multihash
+# The CAR's first root, a DAG-CBOR block.  GET /ipfs/<cid> finds it through the block
+# index (caches, then the replicas); `blocks get` checks the bytes against the CID, and
+# so does this script on its own: the bytes must hash to the CID's SHA-256 digest and be
+# the CAR's bytes at the block's offset (from the fixture's description).
+BCID=$(jq -r '.blocks[0].cid["/"]' "$CARJSON")
+off=$(jq -r '.blocks[0].blockOffset' "$CARJSON")
+len=$(jq -r '.blocks[0].blockLength' "$CARJSON")
+cid_digest() { # the sha2-256 digest (hex) of a base32 CIDv1 (one-byte codec)
     local b=${1#b} pad
     b=$(echo "$b" | tr 'a-z' 'A-Z')
     pad=$(( (8 - ${#b} % 8) % 8 ))
     b=$b$(printf '%*s' "$pad" '' | tr ' ' '=')
     echo "$b" | base32 -d | od -An -v -tx1 | tr -d ' \n' | cut -c9-
 }
-off=$(jq -r --arg c "$BCID" '.blocks[] | select(.cid["/"] == $c) | .blockOffset' "$CARJSON")
-len=$(jq -r --arg c "$BCID" '.blocks[] | select(.cid["/"] == $c) | .blockLength' "$CARJSON")
-WTOKEN=$(cat "$H/worker.token")
-curl -fsS -H "Authorization: Bearer $WTOKEN" -H "Range: bytes=$off-$((off + len - 1))" \
-    -o "$D/block.bin" "http://$API/pieces/$PIECE" || die "the piece $PIECE could not be read back"
+"$SM" blocks get "$BCID" --out "$D/block.bin" --home "$H" 2>"$D/blocks-get.err" ||
+    die "blocks get $BCID: $(cat "$D/blocks-get.err")"
 got=$(sha256sum "$D/block.bin" | cut -d' ' -f1)
 [ "$got" = "$(cid_digest "$BCID")" ] || die "block $BCID: the bytes read back hash to $got"
-say "[6/7] block $BCID fetched back ($len bytes at offset $off of the deal's CAR, read from"
-say "      the manager's piece store with a Range request): its SHA-256 matches the CID"
+cmp -s "$D/block.bin" <(tail -c +"$((off + 1))" "$D/demo.car" | head -c "$len") ||
+    die "block $BCID: not the CAR's bytes at offset $off"
+say "[6/7] block $BCID fetched back"
+say "      (GET http://$API/ipfs/$BCID): $len bytes, SHA-256 matches the CID, same bytes as in the CAR"
+"$SM" blocks stat "$BCID" --home "$H" 2>/dev/null | sed 's/^/      /' || true
 
 # ---- 7. what the manager says -----------------------------------------------------------
 say "[7/7] sector-manager sectors list --home $H"
@@ -235,6 +257,20 @@ say "      sector-manager storage list --home $H"
 
 if [ "$KEEP" = 1 ]; then
     KEPT=1
+    # stop.sh: the worker first (its sealing threads and processors), then the manager
+    cat >"$D/stop.sh" <<EOF
+#!/bin/sh
+# Stops the demo cluster of $D and removes the directory.
+gone() { [ ! -r /proc/\$1/stat ] || [ "\$(sed 's/.*) //' /proc/\$1/stat | cut -d' ' -f1)" = Z ]; }
+for p in $WPID $MPID; do
+    kill -TERM \$p 2>/dev/null
+    n=0
+    while ! gone \$p && [ \$n -lt 300 ]; do sleep 0.2; n=\$((n + 1)); done
+    gone \$p || kill -KILL \$p 2>/dev/null
+done
+rm -rf "$D"
+echo "demo cluster stopped; $D removed"
+EOF
     cat <<EOF
 
 == DEMO_KEEP=1: the cluster keeps running in $D
@@ -245,10 +281,11 @@ if [ "$KEEP" = 1 ]; then
    try       $SM sectors list --home $H
              $SM sectors show s-t0$MINER-0 --home $H
              $SM storage list --home $H
-             $SM pieces list --home $H
+             $SM pieces show $PIECE --home $H
+             $SM blocks get $BCID --home $H | od -c | head
              $SW threads list -c $CFG
              curl -s http://$API/metrics | grep sealpipe_manager_sectors
-   stop      kill $WPID; sleep 2; kill $MPID; rm -rf $D
+   stop      sh $D/stop.sh
 EOF
     exit 0
 fi
