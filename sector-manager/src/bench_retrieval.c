@@ -5,7 +5,10 @@
  * Each client is a thread with one keep-alive HTTP/1.1 connection that sends the next
  * request as soon as the previous answer is read.  Bodies are read into one reused buffer
  * and dropped, so the client costs as little CPU as possible next to the server it
- * measures on the same machine.  Output: requests/s, MB/s, latency p50/p90/p99/max. */
+ * measures on the same machine.  Output: requests/s, MB/s, latency p50/p90/p99/max.
+ *
+ * `--make-car FILE --blocks N --block-size SIZE` writes the data set instead: a CARv1 of
+ * N blocks of random bytes (raw codec, sha2-256) and FILE.cids with their CIDs. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -17,10 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sm_car.h"
+#include "sm_cid.h"
 #include "sm_cli.h"
 #include "sm_home.h"
 #include "sp_fs.h"
@@ -37,6 +43,7 @@ typedef struct rcfg {
     size_t n_cids;
     const char *piece;
     uint64_t piece_size, range;
+    bool once;             /* piece: each range read once, split among the clients */
     unsigned clients;
     double seconds;
 } rcfg;
@@ -169,13 +176,16 @@ static void *client_main(void *arg)
         }
         int n;
         if (g->piece) {
-            if (off >= g->piece_size)
-                off = 0;
+            if (off >= g->piece_size) {
+                if (g->once)
+                    break;
+                off = (off - g->piece_size) % g->range; /* wrap around, staying on a range boundary */
+            }
             uint64_t end = off + g->range > g->piece_size ? g->piece_size : off + g->range;
             n = snprintf(req, sizeof req, "GET /piece/%s HTTP/1.1\r\nHost: %s:%s\r\nAuthorization: Bearer %s\r\n"
                          "Range: bytes=%" PRIu64 "-%" PRIu64 "\r\n\r\n", g->piece, g->host, g->port, g->token,
                          off, end - 1);
-            off = end;
+            off = g->once ? off + (uint64_t)g->clients * g->range : end;
         } else {
             n = snprintf(req, sizeof req, "GET /ipfs/%s?format=raw HTTP/1.1\r\nHost: %s:%s\r\n"
                          "Authorization: Bearer %s\r\n\r\n", g->cids[i % g->n_cids], g->host, g->port, g->token);
@@ -230,6 +240,61 @@ static int load_cids(const char *file, rcfg *cfg)
     return 0;
 }
 
+/* A CARv1 of n random raw blocks of size bytes, and <file>.cids listing their CIDs. */
+static int make_car(const char *file, uint64_t n, uint64_t size)
+{
+    char cids_path[4200];
+    snprintf(cids_path, sizeof cids_path, "%s.cids", file);
+    FILE *car = fopen(file, "wb"), *cids = fopen(cids_path, "w");
+    uint8_t *block = malloc(size ? size : 1);
+    int rc = 0;
+    if (!car || !cids || !block) {
+        rc = sp_cli_fail("bench retrieval: cannot write %s", file);
+        goto out;
+    }
+    for (uint64_t i = 0; i < n && !rc; i++) {
+        for (uint64_t off = 0; off < size;) {
+            ssize_t r = getrandom(block + off, size - off, 0);
+            if (r <= 0)
+                break;
+            off += (uint64_t)r;
+        }
+        sm_cid c;
+        sm_cid_raw_sha256(SM_CODEC_RAW, block, size, &c);
+        if (i == 0) {
+            /* the header names the first block as the root: a one-block CAR's header */
+            uint8_t *one = NULL;
+            size_t one_len = 0;
+            sp_err err;
+            if (sm_car_single(&c, NULL, 0, &one, &one_len, &err) != SP_OK) {
+                rc = sp_cli_fail("bench retrieval: %s", err.msg);
+                break;
+            }
+            /* keep the header only: drop the empty block's section at its end */
+            uint8_t cbin[SM_CID_BYTES_MAX], v[9];
+            size_t cn = sm_cid_encode(&c, cbin, sizeof cbin), vn = sm_varint_encode(cn, v);
+            fwrite(one, 1, one_len - cn - vn, car);
+            free(one);
+        }
+        uint8_t cbin[SM_CID_BYTES_MAX], v[9];
+        size_t cn = sm_cid_encode(&c, cbin, sizeof cbin), vn = sm_varint_encode(cn + size, v);
+        char s[SM_CID_STR_MAX];
+        sm_cid_format(&c, s, sizeof s);
+        if (fwrite(v, 1, vn, car) != vn || fwrite(cbin, 1, cn, car) != cn || fwrite(block, 1, size, car) != size ||
+            fprintf(cids, "%s\n", s) < 0)
+            rc = sp_cli_fail("bench retrieval: writing %s: %s", file, strerror(errno));
+    }
+out:
+    free(block);
+    if (car && fclose(car) != 0 && !rc)
+        rc = sp_cli_fail("bench retrieval: closing %s", file);
+    if (cids && fclose(cids) != 0 && !rc)
+        rc = sp_cli_fail("bench retrieval: closing %s", cids_path);
+    if (!rc)
+        fprintf(stderr, "wrote %s (%" PRIu64 " blocks of %" PRIu64 " bytes) and %s\n", file, n, size, cids_path);
+    return rc;
+}
+
 static int split_url(const char *url, rcfg *cfg)
 {
     const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : url;
@@ -249,11 +314,15 @@ int sm_cmd_bench_retrieval(int argc, char **argv)
         { "token-file", required_argument, NULL, 't' }, { "cids", required_argument, NULL, 'c' },
         { "clients", required_argument, NULL, 'n' }, { "seconds", required_argument, NULL, 's' },
         { "piece", required_argument, NULL, 'p' }, { "piece-size", required_argument, NULL, 'z' },
-        { "range", required_argument, NULL, 'r' }, { "json", no_argument, NULL, 'j' }, { 0 },
+        { "range", required_argument, NULL, 'r' }, { "json", no_argument, NULL, 'j' },
+        { "make-car", required_argument, NULL, 'm' }, { "blocks", required_argument, NULL, 'b' },
+        { "block-size", required_argument, NULL, 'B' }, { "once", no_argument, NULL, 'O' }, { 0 },
     };
     const char *cmd = "bench retrieval", *home_arg = NULL, *url = NULL, *token_file = NULL, *cids = NULL;
     rcfg cfg = { .clients = 8, .seconds = 5, .range = 4 << 20 };
     bool json = false;
+    const char *make = NULL;
+    uint64_t n_blocks = 1000, block_size = 4096;
     sp_err err;
     int o;
     optind = 1;
@@ -275,9 +344,18 @@ int sm_cmd_bench_retrieval(int argc, char **argv)
                 return sm_cli_usage(cmd, "--range: a size such as 4MiB");
             break;
         case 'j': json = true; break;
+        case 'm': make = optarg; break;
+        case 'O': cfg.once = true; break;
+        case 'b': n_blocks = strtoull(optarg, NULL, 10); break;
+        case 'B':
+            if (sp_parse_size(optarg, &block_size, &err) != SP_OK || block_size == 0 || block_size > (8u << 20))
+                return sm_cli_usage(cmd, "--block-size: 1 byte .. 8MiB");
+            break;
         default: return sm_cli_usage(cmd, "unknown option");
         }
     }
+    if (make)
+        return n_blocks ? make_car(make, n_blocks, block_size) : sm_cli_usage(cmd, "--blocks must be positive");
     if (cfg.clients == 0 || cfg.clients > 1024 || cfg.seconds <= 0)
         return sm_cli_usage(cmd, "--clients 1..1024 and a positive --seconds");
     if (!cids == !cfg.piece)

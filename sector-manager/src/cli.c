@@ -203,10 +203,14 @@ const sp_cmd sm_cmds[] = {
       "  --token-file F token to send (default <home>/admin.token)\n" JSON_HELP HOME_HELP },
     { "bench retrieval", sm_cmd_bench_retrieval, "block and piece retrieval load generator",
       "bench retrieval --cids FILE [--home DIR | --url URL --token-file FILE] [--clients N]\n"
-      "                      [--seconds S] [--piece CID --range SIZE] [--json]\n\n"
+      "                      [--seconds S] [--piece CID --piece-size SIZE --range SIZE [--once]]\n"
+      "                      [--json]\n"
+      "bench retrieval --make-car FILE --blocks N --block-size SIZE\n\n"
       "Closed-loop GETs over N keep-alive connections: /ipfs/<cid>?format=raw for the CIDs in\n"
       "FILE (one per line, in turn), or with --piece, /piece/<cid> with Range requests of SIZE\n"
-      "bytes walking the piece.  Prints requests/s, MB/s and latency percentiles.\n\n"
+      "bytes walking the piece (--once: every range read once, split among the clients, then\n"
+      "stop).  Prints requests/s, MB/s and latency percentiles.  --make-car\n"
+      "writes a data set: a CARv1 of N random raw blocks and FILE.cids with their CIDs.\n\n"
       "  --clients N    concurrent connections (default 8)\n"
       "  --seconds S    duration (default 5)\n" JSON_HELP HOME_HELP },
     { NULL, NULL, NULL, NULL },
