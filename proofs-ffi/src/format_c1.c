@@ -117,6 +117,26 @@ static pf_status c1_encode(const pf_c1_output *o, fmt_syntax syn, int api, uint8
     return fe_finish(&e, buf, len, err);
 }
 
+/* The rust formats take any 32 bytes as a node, the native decoder only canonical field
+ * elements (found by tests/fuzz/fuzz_formats.c): refuse to write a native file that
+ * nothing could read back. */
+static pf_status native_encode(const pf_c1_output *o, uint8_t **buf, size_t *len, pf_error *err)
+{
+    pf_status st = pf_c1_output_encode(o, buf, len, err);
+    if (st)
+        return st;
+    pf_c1_output back;
+    if ((st = pf_c1_output_decode(*buf, *len, &back, err))) {
+        pf_cm_prefix(err, "no native form (its decoder would refuse it)");
+        free(*buf);
+        *buf = NULL;
+        *len = 0;
+        return st;
+    }
+    pf_c1_output_free(&back);
+    return PF_OK;
+}
+
 pf_status pf_c1_output_write(const pf_c1_output *o, pf_format f, uint8_t **buf, size_t *len,
                              pf_error *err)
 {
@@ -124,7 +144,7 @@ pf_status pf_c1_output_write(const pf_c1_output *o, pf_format f, uint8_t **buf, 
     *len = 0;
     switch (f) {
     case PF_FORMAT_NATIVE:
-        return pf_c1_output_encode(o, buf, len, err);
+        return native_encode(o, buf, len, err);
     case PF_FORMAT_RUST_JSON:
         return c1_encode(o, FMT_JSON, 1, buf, len, err);
     case PF_FORMAT_CURIO_BIN:
@@ -400,17 +420,7 @@ pf_status pf_c1_convert(const uint8_t *in, size_t in_len, pf_format to,
         return st;
     st = pf_c1_output_write(&o, to, out, out_len, err);
     pf_c1_output_free(&o);
-    /* The rust formats take any 32 bytes as a node, the native decoder only canonical field
-     * elements: refuse here rather than write a native file that nothing can read. */
-    if (!st && to == PF_FORMAT_NATIVE) {
-        st = pf_c1_output_decode(*out, *out_len, &o, err);
-        pf_c1_output_free(&o);
-        if (st) {
-            pf_cm_prefix(err, "%s C1 output has no native form", pf_format_name(f));
-            free(*out);
-            *out = NULL;
-            *out_len = 0;
-        }
-    }
+    if (st && to == PF_FORMAT_NATIVE)
+        pf_cm_prefix(err, "this %s C1 output", pf_format_name(f));
     return st;
 }

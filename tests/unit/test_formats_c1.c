@@ -564,6 +564,12 @@ static void test_large_shapes(void **state)
             uint8_t *b, *b2;
             size_t n, n2;
             pf_status st = pf_c1_output_write(&o, fmts[f], &b, &n, &err);
+            if (fmts[f] == PF_FORMAT_NATIVE) {
+                /* random nodes are no field elements: the native form refuses them */
+                assert_int_equal(st, PF_EINVAL);
+                assert_non_null(strstr(err.msg, "no native form"));
+                continue;
+            }
             if (st)
                 fprintf(stderr, "%s %s: %s\n", pf_seal_proof(ids[t])->name,
                         pf_format_name(fmts[f]), err.msg);
@@ -571,15 +577,12 @@ static void test_large_shapes(void **state)
             if (fmts[f] == PF_FORMAT_CURIO_BIN)
                 assert_int_equal(n, curio_size(ids[t]));
             pf_c1_output back;
-            /* the native decoder insists on canonical field elements: skip it here */
-            if (fmts[f] != PF_FORMAT_NATIVE) {
-                assert_int_equal(pf_c1_output_read(b, n, fmts[f], &a, &back, &err), PF_OK);
-                assert_int_equal(pf_c1_output_write(&back, fmts[f], &b2, &n2, &err), PF_OK);
-                assert_int_equal(n2, n);
-                assert_memory_equal(b2, b, n);
-                free(b2);
-                pf_c1_output_free(&back);
-            }
+            assert_int_equal(pf_c1_output_read(b, n, fmts[f], &a, &back, &err), PF_OK);
+            assert_int_equal(pf_c1_output_write(&back, fmts[f], &b2, &n2, &err), PF_OK);
+            assert_int_equal(n2, n);
+            assert_memory_equal(b2, b, n);
+            free(b2);
+            pf_c1_output_free(&back);
             free(b);
         }
         /* a tree_r_last path of another shape is refused by the encoder, naming it */

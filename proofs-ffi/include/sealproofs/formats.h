@@ -91,8 +91,10 @@ typedef struct pf_c1_read_args {
 pf_format pf_c1_format_detect(const uint8_t *buf, size_t len);
 
 /* Encodes a C1 output (native, rust-json or curio-bin) into a malloc'd buffer.  PF_EINVAL
- * when the output does not fit its registered proof (counts, path shapes);
- * PF_EUNSUPPORTED for rust-bincode (nothing uses it for C1). */
+ * when the output does not fit its registered proof (counts, path shapes), or, for native,
+ * when a stored node is not a canonical field element (the rust forms carry any 32 bytes,
+ * the native decoder refuses them); PF_EUNSUPPORTED for rust-bincode (nothing uses it for
+ * C1). */
 pf_status pf_c1_output_write(const pf_c1_output *o, pf_format f, uint8_t **buf, size_t *len,
                              pf_error *err);
 /* Decodes a C1 output of format f; free with pf_c1_output_free.  args may be NULL for the
