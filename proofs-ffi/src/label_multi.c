@@ -38,6 +38,8 @@
 #define STORE_AHEAD 8
 /* Parents of a node the hashing thread may label itself are prefetched this far ahead. */
 #define DIRECT_AHEAD 4
+/* A producer prefetches the parents of the node this many ahead of the one it fills. */
+#define PRODUCER_AHEAD 6
 
 typedef struct slot {
     uint32_t st[8];                    /* state after the prefix block */
@@ -184,8 +186,18 @@ static void *producer(void *arg)
                 nap(&spins, 100000);
             }
         }
-        for (uint64_t v = start; v < end; v++)
+        for (uint64_t v = start; v < end; v++) {
+            /* Parent labels are scattered over two whole layers: ask for those of a later
+             * node now, so that copying this node's finds them in cache. */
+            if (v + PRODUCER_AHEAD < l->nodes) {
+                const uint32_t *par = l->parents + (v + PRODUCER_AHEAD) * PF_DEGREE;
+                for (int k = 0; k < PF_BASE_DEGREE; k++)
+                    __builtin_prefetch(l->cur + (size_t)par[k] * 32);
+                for (int k = PF_BASE_DEGREE; k < s->np; k++)
+                    __builtin_prefetch(l->prev + (size_t)par[k] * 32);
+            }
             fill_slot(s, v, block);
+        }
         /* Publish in node order: wait for the stride before ours. */
         unsigned spins = 0;
         while (atomic_load_explicit(&s->staged, memory_order_acquire) != start) {
