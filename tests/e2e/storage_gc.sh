@@ -134,5 +134,15 @@ assert_eq "$("$SM" gc list --state deleted --json --home "$H" | jq length)" "3" 
 [ -f "$T/w1/unsealed/not-a-piece" ] || fail "the unapproved orphan stays"
 assert_contains "$("$SM" gc unpin s-t01000-9 --home "$H" 2>&1 || true)" "is not pinned"
 
+# ---- a policy change (SIGHUP): one more replica wanted on the warm tier ----
+sed -i 's/policy = { unsealed = { hot = 1; }; sealed = { warm = 1; }; };/policy = { unsealed = { hot = 1; warm = 1; }; sealed = { warm = 1; }; };/' "$H/manager.cfg"
+grep -q 'hot = 1; warm = 1' "$H/manager.cfg" || fail "the config was edited"
+kill -HUP "$MPID"
+reloaded() { grep -q "reloaded" "$T/manager.log"; }
+sp_wait_for 10 reloaded
+FIX=$("$SM" replicas fix --apply --json --home "$H")
+assert_eq "$(echo "$FIX" | jq -r '[.Report.Actions[] | "\(.Object) \(.Tier) \(.To) \(.Result)"] | join(";")')" "$P warm w1 done" \
+    "the new policy's warm replica is made"
+cmp "$T/w1/unsealed/$P" "$T/p.bin" || fail "warm copy"
 st_stop
 echo "storage gc: ok"

@@ -193,6 +193,16 @@ sp_wait_for 30 copies_ok "$RAW_CID" 2
 [ "$(metric 'sealpipe_retrieval_failures_total{reason="unavailable"}')" -ge 2 ] || fail "503s counted"
 assert_contains "$(grep -c 'CommP verified' "$T/manager.log")" "1"
 
+# ---- index rebuild re-derives the index from the stored copies (no piece store file left) ----
+IR=$("$SM" index rebuild --json --home "$H")
+assert_eq "$(echo "$IR" | jq .Pieces)" "2" "two pieces reindexed"
+assert_eq "$(echo "$IR" | jq -r '[.JobReport.Pieces[] | "\(.State):\(.Kind):\(.Blocks)"] | sort | join(" ")')" "done:car:8 done:raw:3" \
+    "the rebuilt index"
+assert_eq "$(echo "$IR" | jq -r '[.JobReport.Pieces[] | select(.PieceCID == "'"$RAW_CID"'") | .Source] | .[0]' | cut -c1-3)" "hot" \
+    "the raw piece reindexed from a hot replica"
+read -r cid off len < <(sed -n 3p "$T/raw.blocks")
+assert_eq "$(get_block "$cid" "$T/b")" "200" "served after the rebuild"
+
 # ---- clean stop ----
 st_stop
 grep -q "$ATOKEN" "$T/manager.log" && fail "a token appeared in the log"
