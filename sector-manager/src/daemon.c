@@ -5,8 +5,13 @@
  * Signals are blocked in every thread and taken synchronously by the main thread
  * (sigtimedwait), which also runs the periodic work between signals: landing due
  * precommits and proofs, checkpointing the WAL, and the systemd watchdog.  SIGPIPE is
- * ignored so a client that goes away never kills the daemon.  Readiness, reloads and
- * stopping are reported to systemd (sd_notify; a no-op without NOTIFY_SOCKET).
+ * ignored so a client that goes away never kills the daemon (and libmicrohttpd may use
+ * sendfile for piece downloads).  Readiness, reloads and stopping are reported to systemd
+ * (sd_notify; a no-op without NOTIFY_SOCKET).
+ *
+ * The storage service (sm_storage.h: heartbeats, indexing, replicas, moves, scrub, GC,
+ * caches) starts before the HTTP server, whose /ipfs and /piece routes use it, and stops
+ * after it; a copy it was making stays in its journal and resumes at the next start.
  */
 #include "sm_daemon.h"
 
