@@ -34,6 +34,10 @@ rm -f "$PKG/usr/share/sealpipe/install-manifest"
 deps=""
 needed=$(for p in "$PKG"/usr/bin/*; do readelf -d "$p"; done |
          sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
+case " $(echo $needed) " in
+*" libasan.so"* | *" libtsan.so"* | *" libubsan.so"*)
+    die "$BINDIR holds a sanitizer build; package the release programs (make, then make deb)" ;;
+esac
 for so in $needed; do
     lib=$(ldd "$PKG"/usr/bin/* | awk -v so="$so" '$1 == so && $3 ~ /^\// { print $3; exit }')
     [ -n "$lib" ] || die "the dynamic linker does not find $so"

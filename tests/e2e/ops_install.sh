@@ -135,7 +135,10 @@ mk uninstall DESTDIR="$R2" PREFIX=/opt/sealpipe >/dev/null
 assert_eq "$(find "$R2" -mindepth 1 | wc -l)" "0" "uninstall under /opt leaves nothing"
 
 # ---- make deb -------------------------------------------------------------------------------
-if command -v dpkg-deb >/dev/null && command -v dpkg >/dev/null; then
+if readelf -d "$SP_BIN/seal-worker" 2>/dev/null | grep -q 'NEEDED.*lib[at]*san'; then
+    out=$(mk deb 2>&1) && fail "make deb packaged a sanitizer build"
+    assert_contains "$out" "holds a sanitizer build; package the release programs"
+elif command -v dpkg-deb >/dev/null && command -v dpkg >/dev/null; then
     ver=$(sed -n 's/^VERSION *:= *//p' "$SP_ROOT/Makefile")
     deb=$SP_BUILD/sealpipe_${ver}_$(dpkg --print-architecture).deb
     rm -f "$deb"
