@@ -81,7 +81,12 @@ if [ "${1:-}" != --inner ]; then
     # ---- 3. the command lines, in a private mount namespace ----
     if unshare -m --propagation private true 2>/dev/null && [ -d /usr/local/bin ] &&
         unshare -m --propagation private sh -c "mkdir -p '$T/ov/u' '$T/ov/w' && mount -t overlay overlay -o lowerdir=/var/lib,upperdir='$T/ov/u',workdir='$T/ov/w' /var/lib" 2>/dev/null; then
-        OPS_ROOT=$R unshare -m --propagation private bash "$0" --inner || fail "the units' command lines (above)"
+        # the 2-core class where this machine fits it (checked here, with a usable HOME)
+        CLASS=hw/dev-2c.cfg
+        printf 'inherit = "%s";\nsector_manager = { url = "http://127.0.0.1:1"; };\n' "$R/etc/sealpipe/$CLASS" >"$T/fit.cfg"
+        "$SP_BIN/seal-worker" check-config -c "$T/fit.cfg" --quiet >/dev/null 2>&1 || CLASS=worker.cfg
+        OPS_ROOT=$R OPS_CLASS=$CLASS unshare -m --propagation private bash "$0" --inner ||
+            fail "the units' command lines (above)"
     else
         echo "no private mount namespaces with overlayfs here: the units' command lines were not run"
     fi
@@ -99,6 +104,10 @@ for d in etc varlib vartmp; do mkdir -p "$T/$d-up" "$T/$d-work"; done
 mount -t overlay overlay -o "lowerdir=$R/etc:/etc,upperdir=$T/etc-up,workdir=$T/etc-work" /etc
 mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$T/varlib-up,workdir=$T/varlib-work" /var/lib
 mount -t overlay overlay -o "lowerdir=/var/tmp,upperdir=$T/vartmp-up,workdir=$T/vartmp-work" /var/tmp
+mkdir -p "$T/varcache"
+mount --bind "$T/varcache" /var/cache
+# ProtectHome=yes: home directories are empty and inaccessible
+for h in /root /home; do [ -d $h ] && mount -t tmpfs -o ro,mode=000 tmpfs $h; done
 mount --bind "$R/usr/local/bin" /usr/local/bin
 # an empty /var/lib/sealpipe even where sealpipe runs on this machine
 mkdir -p /var/lib/sealpipe
@@ -152,28 +161,27 @@ API=$(cat "$MHOME/api")
 [ $NOTIFY = 0 ] || sp_wait_for 10 grep -q 'READY=1' "$T/m.notify" || fail "manager: no READY=1"
 
 # ---- the worker: /etc/sealpipe/worker-a.cfg inherits a class; ExecStart with %i = a ----
+# the unit's environment (%C: /var/cache) and CacheDirectory; no HOME, as for a system
+# service without User=: the OpenCL device (PoCL on the dev box) must still work with
+# the home directories hidden
+WENV=$(unit_get "$U/seal-worker@.service" Environment | sed 's|%C|/var/cache|g')
+install -d -m 0755 "/var/cache/$(unit_get "$U/seal-worker@.service" CacheDirectory)"
 WPORT=$(sp_free_port)
-CLASS=hw/dev-2c.cfg
-write_wcfg() {
-    cat >/etc/sealpipe/worker-a.cfg <<EOF
-inherit = "$1";
+CLASS=${OPS_CLASS:?}
+cat >/etc/sealpipe/worker-a.cfg <<EOF
+inherit = "$CLASS";
 worker = { name = "ops-a"; listen = "127.0.0.1:$WPORT"; };
 sector_manager = { url = "http://$API"; };
 sealing = { allowed_sizes = [ "2KiB" ]; seal_interval = "0s"; recover_interval = "1s";
             rpc_polling_interval = "200ms"; };
 EOF
-}
-write_wcfg "$CLASS"
-if ! seal-worker check-config -c /etc/sealpipe/worker-a.cfg --quiet >/dev/null 2>&1; then
-    CLASS=worker.cfg          # a machine that does not fit the 2-core class
-    write_wcfg "$CLASS"
-fi
-seal-worker check-config -c /etc/sealpipe/worker-a.cfg --quiet
+# shellcheck disable=SC2086
+env -u HOME $WENV seal-worker check-config -c /etc/sealpipe/worker-a.cfg --quiet
 WEXEC=$(unit_get "$U/seal-worker@.service" ExecStart | sed 's/%i/a/g')
 assert_eq "$WEXEC" "/usr/local/bin/seal-worker daemon -c /etc/sealpipe/worker-a.cfg" "worker ExecStart for instance a"
 # TMPDIR: the per-GPU lock directory in $T instead of the machine's /tmp
 # shellcheck disable=SC2086
-NOTIFY_SOCKET="$T/w.sock" TMPDIR="$T" $WEXEC >>"$T/worker.log" 2>&1 &
+env -u HOME $WENV NOTIFY_SOCKET="$T/w.sock" TMPDIR="$T" $WEXEC >>"$T/worker.log" 2>&1 &
 WPID=$!
 sp_track $WPID
 sp_wait_port "$WPORT" 30 || fail "the worker did not start: $(tail -5 "$T/worker.log")"
@@ -182,6 +190,12 @@ proving() { [ "$(sector-manager sectors list --json --home "$MHOME" | jq '[.[] |
 sp_wait_for 120 proving || fail "no sector reached Proving: $(seal-worker threads list -c /etc/sealpipe/worker-a.cfg 2>&1)"
 [ -s /var/lib/sealpipe/stores/store-01/sealed/s-t01000-0 ] || fail "no sealed file in the default store"
 [ -d /var/lib/sealpipe/threads/t01 ] && [ -d /var/lib/sealpipe/threads/t02 ] || fail "the default sealing directories"
+# shellcheck disable=SC2086
+if [ "$CLASS" = hw/dev-2c.cfg ] && env -u HOME $WENV sealproof devices 2>/dev/null | grep -q 'Portable Co'; then
+    echo "PoCL device with the unit's cache directory"
+    [ -n "$(ls -A /var/cache/sealpipe/pocl 2>/dev/null)" ] ||
+        fail "PoCL did not use the unit's cache directory /var/cache/sealpipe/pocl"
+fi
 echo "sealed s-t01000-0 through the units' command lines (class $CLASS)"
 
 # ---- ExecReload ----
