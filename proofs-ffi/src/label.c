@@ -151,7 +151,8 @@ static pf_status layer_single(const pf_labeler *l, uint32_t layer, pf_error *err
             node_fn(st[v & 1], ptr, np, cur + v * 32);
         }
         if ((v & (CHECK_EVERY - 1)) == 0) {
-            if ((l->cancel && *l->cancel) || (l->stop && *l->stop))
+            if ((l->cancel && __atomic_load_n(l->cancel, __ATOMIC_ACQUIRE)) ||
+                (l->stop && __atomic_load_n(l->stop, __ATOMIC_ACQUIRE)))
                 return interrupted(err, layer, v);
             if (l->map)
                 pf_pcache_map_advance(l->map, v);

@@ -276,7 +276,8 @@ static void *hasher(void *arg)
             atomic_store_explicit(&s->done, v + 1, memory_order_release);
     checks:
         if ((v & (CHECK_EVERY - 1)) == 0) {
-            if ((l->cancel && *l->cancel) || (l->stop && *l->stop)) {
+            if ((l->cancel && __atomic_load_n(l->cancel, __ATOMIC_ACQUIRE)) ||
+                (l->stop && __atomic_load_n(l->stop, __ATOMIC_ACQUIRE))) {
                 s->status = PF_EINTERRUPTED;
                 break;
             }

@@ -189,7 +189,7 @@ pf_status pf_parent_table_write_cancel(const pf_graph *g, int fd, int threads,
     pf_sha256_init(&c);
     pf_status st = PF_OK;
     for (uint64_t at = 0; at < g->nodes; at += chunk) {
-        if (cancel && *cancel) {
+        if (cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE)) {
             st = cancelled(err, "generation");
             goto done;
         }
@@ -229,7 +229,7 @@ static pf_status file_digest(int fd, uint64_t expect_len, const volatile int *ca
     pf_status st = PF_OK;
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     for (;;) {
-        if (cancel && *cancel) {
+        if (cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE)) {
             st = cancelled(err, "verification");
             goto done;
         }

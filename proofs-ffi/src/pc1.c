@@ -247,7 +247,7 @@ static void *writer_main(void *arg)
     writer *w = arg;
     w->status = write_file_atomic(w->dir, w->path, w->data, w->len, &w->err);
     if (w->status != PF_OK)
-        w->failed = 1;
+        __atomic_store_n(&w->failed, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 

@@ -76,7 +76,7 @@ static uint64_t rows_nodes(uint64_t leaves, int shift, int rows)
 
 static int cancelled(const pc2_ctx *c, const char *stage, uint64_t done, uint64_t total)
 {
-    if (c->opt->cancel && *c->opt->cancel)
+    if (c->opt->cancel && __atomic_load_n(c->opt->cancel, __ATOMIC_ACQUIRE))
         return 1;
     return c->opt->progress && c->opt->progress(c->opt->progress_arg, stage, done, total) != 0;
 }
