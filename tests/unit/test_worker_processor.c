@@ -548,7 +548,7 @@ static void *set_later(void *arg)
 {
     cancel_arg *a = arg;
     sp_sleep_ms(200);
-    *a->flag = 1;
+    __atomic_store_n(a->flag, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 

@@ -31,7 +31,7 @@ static sp_code hash_fd(int fd, const char *path, uint8_t *buf, uint8_t out[32], 
     uint64_t off = 0;
     sp_code rc = SP_OK;
     for (;;) {
-        if (cancel && *cancel) {
+        if (cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE)) {
             rc = sp_fail(err, SP_EBUSY, "%s: cancelled", path);
             break;
         }
@@ -106,7 +106,7 @@ sp_code wk_copy_verified(const char *src, const char *dst, const volatile int *c
         goto done;
     }
     for (;;) {
-        if (cancel && *cancel) {
+        if (cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE)) {
             rc = sp_fail(err, SP_EBUSY, "copy %s: cancelled", src);
             goto done;
         }

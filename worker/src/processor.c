@@ -939,7 +939,7 @@ static sp_code wait_answer(wk_procs *p, job *t, const wk_call_opts *o, pid_t pid
     bool killed = false;
     while (!t->done) {
         uint64_t now = sp_now_ms();
-        if (o->cancel && *o->cancel && !cancel_sent) {
+        if (o->cancel && __atomic_load_n(o->cancel, __ATOMIC_ACQUIRE) && !cancel_sent) {
             char line[96];
             snprintf(line, sizeof line, "{\"cancel\":%llu}\n", (unsigned long long)t->id);
             uint64_t gen = c->gen;
@@ -1009,7 +1009,7 @@ sp_code wk_procs_call(wk_procs *p, wk_stage stage, const cJSON *task_json, const
             *level = WK_LEVEL_TEMPORARY;
             return sp_fail(err, SP_EBUSY, "%s: the worker is stopping", wk_stage_name(stage));
         }
-        if (o->cancel && *o->cancel) {
+        if (o->cancel && __atomic_load_n(o->cancel, __ATOMIC_ACQUIRE)) {
             pthread_mutex_unlock(&p->mu);
             *level = WK_LEVEL_TEMPORARY;
             return sp_fail(err, SP_EBUSY, "%s: cancelled while waiting for a processor",

@@ -331,7 +331,7 @@ static int pc2_chunk_done(void *arg, const char *stage, uint64_t done, uint64_t 
     pc2_progress *p = arg;
     if (p->calls++ == 0 && done < total)
         wk_test_pause("pc2", p->cancel);
-    return p->cancel && *p->cancel;
+    return p->cancel && __atomic_load_n(p->cancel, __ATOMIC_ACQUIRE);
 }
 
 static sp_code run_pc2(stage_call *c)

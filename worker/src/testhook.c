@@ -47,7 +47,7 @@ void wk_test_pause(const char *point, const volatile int *cancel)
     fsync(fd);
     close(fd);
     SP_WARN("test pause at %s (pid %ld): waiting for %s", point, (long)getpid(), resume);
-    while (!sp_path_exists(resume) && !(cancel && *cancel))
+    while (!sp_path_exists(resume) && !(cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE)))
         sp_sleep_ms(50);
     SP_WARN("test pause at %s: resumed", point);
 }
