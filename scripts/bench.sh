@@ -7,7 +7,7 @@
 #   pc2      sealproof bench pc2 --sector-size 8MiB     Poseidon vs the Fr product rate, a PC2
 #   gpu      sealproof bench gpu                    OpenCL device vs the CPU backend
 #   rpc      scripts/bench_rpc.sh 32 5              sector-manager requests/s (target 5000)
-#   storage  scripts/bench_storage.sh               when it exists
+#   storage  scripts/bench_storage.sh               block retrieval (L1, L2, hot) and Range reads
 #
 # Environment:
 #   BENCH_ONLY="pc1 rpc"    run only these
@@ -37,7 +37,7 @@ failed=0
 load() { cut -d' ' -f1 /proc/loadavg; }
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 # row NAME WHAT VALUE: one line of the final table
-row() { printf '%-16s %-52s %s\n' "$1" "$2" "$3" >>"$SUMMARY"; }
+row() { printf '%-16s %-56s %s\n' "$1" "$2" "$3" >>"$SUMMARY"; }
 
 # run NAME COMMAND...: runs one benchmark under the limit; its stdout goes to
 # $OUT/NAME.json, its stderr to the terminal.  Returns its status (124: timed out).
@@ -104,7 +104,11 @@ fi
 if want storage; then
     if [ -f "$ROOT/scripts/bench_storage.sh" ]; then
         if run storage sh "$ROOT/scripts/bench_storage.sh"; then
-            row "storage" "see $OUT/storage.json" "$(tail -n1 "$OUT/storage.json" | cut -c1-60)"
+            sum='select(.bench == "storage_summary")'
+            row "storage" "blocks/s from L1 (target 20000), L2, the hot store" \
+                "$(jq -r "$sum | \"\\(.l1_blocks_per_s | floor), \\(.l2_blocks_per_s | floor), \\(.hot_blocks_per_s | floor)\"" "$OUT/storage.json")"
+            row "" "piece Range reads / plain sequential read (target 0.8)" \
+                "$(jq -r "$sum | .range_to_plain" "$OUT/storage.json")"
         fi
     else
         row "storage" "skipped: scripts/bench_storage.sh does not exist yet" "-"
@@ -113,7 +117,7 @@ fi
 
 echo
 echo "== sealpipe bench on $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), load average now $(load)"
-printf '%-16s %-52s %s\n' BENCH HEADLINE VALUE
+printf '%-16s %-56s %s\n' BENCH HEADLINE VALUE
 cat "$SUMMARY"
 echo "JSON results: $OUT/*.json"
 [ $failed -eq 0 ]
