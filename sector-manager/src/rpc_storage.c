@@ -87,6 +87,17 @@ static sp_code h_allocate_unseal(sp_rpc_call *call, cJSON **result, sp_err *err)
                 if ((rc = sp_json_get_u64(a, i, "AllowedMiners", 0, INT64_MAX, &miners[nm++], err)))
                     return rc;
         }
+        /* Tasks are picked by miner only; the proof types are still checked so that a
+         * malformed spec is refused as AllocateSector refuses it, not silently taken. */
+        if (sp_json_param(spec, -1, "AllowedProofTypes")) {
+            if ((rc = sp_json_get_array(spec, -1, "AllowedProofTypes", MAX_LIST, &a, err)))
+                return rc;
+            for (int i = 0; i < cJSON_GetArraySize(a); i++) {
+                uint64_t proof;
+                if ((rc = sp_json_get_u64(a, i, "AllowedProofTypes", 0, INT64_MAX, &proof, err)))
+                    return rc;
+            }
+        }
     }
     sm_unseal_task t;
     bool found = false;
