@@ -155,7 +155,9 @@ static void convert(const uint8_t *data, size_t size)
     if (st != PF_OK)
         return;
     pf_c1_output o;
-    if (from >= PF_FORMAT_COUNT || pf_c1_output_decode(out, n, &o, &err) != PF_OK)
+    st = pf_c1_output_decode(out, n, &o, &err);
+    fuzz_report("c1 convert, native decode", st, err.msg);
+    if (from >= PF_FORMAT_COUNT || st != PF_OK)
         abort();
     pf_c1_output_free(&o);
     free(out);

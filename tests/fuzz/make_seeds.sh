@@ -210,4 +210,23 @@ seed formats convert-native 5 "$T/c1.native"
 
 for m in 0 1 2; do hexbin "$PC1" | seed pc1_output "pc1-$m" "$m"; done
 
-du -sh "$C"/* | sed 's/^/corpus /'
+# ---- dictionaries (tests/fuzz/dict/<target>.dict): the words the parsers look for
+D=$ROOT/tests/fuzz/dict
+mkdir -p "$D"
+quote() { sed 's/^/"/; s/$/"/' | sort -u; }
+{ grep -ho '{ "\(Venus\|Sealpipe\)\.[A-Za-z]*"' "$ROOT"/sector-manager/src/rpc_*.c | cut -d'"' -f2
+  grep -ho '"[A-Z][A-Za-z]*"' "$ROOT"/sector-manager/src/rpc_*.c | tr -d '"'
+  printf '%s\n' jsonrpc 2.0 id method params result error / Allow exp alg HS256 typ JWT worker admin retrieval
+} | quote > "$D/rpc_manager.dict"
+{ grep -ho '{ "Worker\.[A-Za-z]*"' "$ROOT"/worker/src/admin_api.c | cut -d'"' -f2
+  printf '%s\n' jsonrpc 2.0 id method params PC1Done TreeDBuilt Aborted Empty
+} | quote > "$D/rpc_worker.dict"
+{ grep -ho '^ *[a-z_][a-z_0-9]* *=' "$ROOT"/config/*.cfg "$ROOT"/config/hw/*.cfg | tr -d ' ='
+  printf '%s\n' inherit @include 2KiB 32GiB 30s 5min 1h L 0x true false
+} | quote > "$D/config.dict"
+{ jq -r 'paths | map(tostring) | .[-1]' "$T/c1.rust-json" "$T/vpost.rust-json" 2>/dev/null | grep -v '^[0-9]*$'
+  printf '%s\n' StackedDrg2KiBV1_1 StackedDrg2KiBV1 Single Sub Top null
+} | quote > "$D/formats.dict"
+printf '%s\n' bytes= - , ' ' 0 18446744073709551615 | quote > "$D/http_range.dict"
+
+du -sh "$C"/* "$D" | sed 's/^/corpus /'
