@@ -57,6 +57,8 @@ typedef struct fake_mgr {
     int reserve_nulls;             /* StoreReserveSpace answers null this often first */
     int persisted_false;           /* SubmitPersisted answers false this often first */
     char finalize_at[32];          /* ReportState with this Next answers Finalized=true */
+    char forget_at[32];            /* ReportState with this Next answers -32003 (unknown) */
+    int pc_lost_polls;             /* PollPreCommitState answers NotFound this often first */
     /* record */
     uint64_t next_number;
     uint8_t comm_r[32], comm_d[32], ticket[32], seed[32];
@@ -175,6 +177,10 @@ static sp_code h_poll_pc(sp_rpc_call *c, cJSON **r, sp_err *err)
     int st = m->pending_polls > 0 ? WK_ONCHAIN_PENDING : WK_ONCHAIN_LANDED;
     if (m->pending_polls > 0)
         m->pending_polls--;
+    if (m->pc_lost_polls > 0) {
+        m->pc_lost_polls--;
+        st = WK_ONCHAIN_NOT_FOUND;
+    }
     pthread_mutex_unlock(&m->mu);
     *r = answer("State", st, NULL);
     return SP_OK;
@@ -311,7 +317,10 @@ static sp_code h_report(sp_rpc_call *c, cJSON **r, sp_err *err)
                      cJSON_GetObjectItem(ch, "Event")->valuestring);
     }
     bool fin = m->finalize_at[0] && !strcmp(m->finalize_at, next);
+    bool forget = m->forget_at[0] && !strcmp(m->forget_at, next);
     pthread_mutex_unlock(&m->mu);
+    if (forget)
+        return sp_fail(err, SP_ENOTFOUND, "sector s-t01000-0 is not known to this manager");
     *r = cJSON_CreateObject();
     cJSON_AddItemToObject(*r, "Id", sector_id(0));
     cJSON_AddBoolToObject(*r, "Finalized", fin);
@@ -375,6 +384,25 @@ static void fm_start(fake_mgr *m)
     snprintf(m->url, sizeof m->url, "http://127.0.0.1:%u", sp_http_server_port(m->http));
 }
 
+/* The manager goes away (its port closed: connections refused) and comes back on the
+ * same port. */
+static void fm_down(fake_mgr *m)
+{
+    sp_http_server_free(m->http);
+    m->http = NULL;
+}
+
+static void fm_up(fake_mgr *m)
+{
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%s", strrchr(m->url, ':') + 1);
+    sp_http_server_opts ho = { .listen = listen, .threads = 2 };
+    sp_err err;
+    if (sp_http_server_new(&ho, &m->http, &err) || sp_rpc_server_mount(m->rpc, m->http, &err) ||
+        sp_http_server_start(m->http, &err))
+        fail_msg("fake manager back on %s: %s", listen, err.msg);
+}
+
 static void fm_stop(fake_mgr *m)
 {
     sp_http_server_free(m->http);
@@ -403,6 +431,11 @@ static void rig_start(rig *r, void (*script)(fake_mgr *))
     snprintf(r->loc, sizeof r->loc, "%s/t0", r->dir);
     snprintf(r->store, sizeof r->store, "%s/s1", r->dir);
     assert_int_equal(sp_mkdir_p(r->store, 0755, NULL), SP_OK);
+    /* the store's identity, as the manager writes it when it declares the store */
+    char meta[1200];
+    snprintf(meta, sizeof meta, "%s/sectorstore.json", r->store);
+    static const char id[] = "{\"ID\":\"s1\",\"Weight\":1,\"CanSeal\":false,\"CanStore\":true}";
+    assert_int_equal(sp_write_file_atomic(meta, id, sizeof id - 1, 0644, NULL), SP_OK);
     r->fm.sectors_left = 1;
     if (script)
         script(&r->fm);
@@ -607,6 +640,101 @@ static void test_retries_then_pause(void **state)
     rig_stop(&r);
 }
 
+static void script_seed_waits_long(fake_mgr *m)
+{
+    m->seed_waits = 1000000;
+}
+
+static bool waiting_seed(rig *r)
+{
+    wk_thread_status s;
+    status(r, &s);
+    return !strcmp(s.state, "PersistanceSubmitted");
+}
+
+static bool shows_unreachable(rig *r)
+{
+    wk_thread_status s;
+    status(r, &s);
+    return strstr(s.activity, "manager unreachable") != NULL;
+}
+
+/* The manager is away longer than max_retries x recover_interval: the thread neither
+ * counts retries nor pauses, shows why it waits, and finishes once the manager is back
+ * (issue 10: transport errors retry with a capped backoff indefinitely). */
+static void test_manager_away_is_not_a_failure(void **state)
+{
+    (void)state;
+    rig r;
+    rig_start(&r, script_seed_waits_long);
+    thread_start(&r);
+    wait_for(&r, waiting_seed, "the seed wait");
+    fm_down(&r.fm);
+    wait_for(&r, shows_unreachable, "the thread to notice the manager is gone");
+    /* 2 retries of 100ms would have paused it ten times over */
+    sp_sleep_ms(5000);
+    wk_thread_status s;
+    status(&r, &s);
+    assert_false(s.paused);
+    assert_int_equal(s.retry, 0);
+    assert_string_equal(s.state, "PersistanceSubmitted");
+    assert_non_null(strstr(s.activity, "manager unreachable"));
+    pthread_mutex_lock(&r.fm.mu);
+    r.fm.seed_waits = 0;
+    pthread_mutex_unlock(&r.fm.mu);
+    fm_up(&r.fm);
+    wait_for(&r, finalized_once, "the sector finished once the manager is back");
+    assert_false(has_report(&r, "fail:temporary"));
+    assert_false(has_report(&r, "fail:permanent"));
+    assert_int_equal(counter(&r, &r.fm.aborted), 0);
+    rig_stop(&r);
+}
+
+static void script_forget(fake_mgr *m)
+{
+    snprintf(m->forget_at, sizeof m->forget_at, "PC1Done");
+}
+
+/* A manager restored from a backup older than the sector answers "unknown sector" to its
+ * report: the thread gives the sector up and cleans its location instead of pausing. */
+static void test_unknown_sector_dropped(void **state)
+{
+    (void)state;
+    rig r;
+    rig_start(&r, script_forget);
+    thread_start(&r);
+    wait_for(&r, aborted_once, "the forgotten sector given up");
+    wait_for(&r, empty_idle, "the thread back to Empty");
+    wk_thread_status s;
+    status(&r, &s);
+    assert_false(s.paused);
+    assert_int_equal(counter(&r, &r.fm.finalized), 0);
+    char data[300];
+    snprintf(data, sizeof data, "%s/data/sealed", r.loc);
+    assert_false(sp_is_dir(data));
+    rig_stop(&r);
+}
+
+static void script_pc_lost(fake_mgr *m)
+{
+    m->pc_lost_polls = 1;
+}
+
+/* The manager has no precommit for a sector that submitted one (lost in a restore): the
+ * precommit is submitted again with reset, and the sector finishes. */
+static void test_lost_precommit_resubmitted(void **state)
+{
+    (void)state;
+    rig r;
+    rig_start(&r, script_pc_lost);
+    thread_start(&r);
+    wait_for(&r, finalized_once, "the sector finished after the precommit was resubmitted");
+    assert_true(has_report(&r, "PCSubmitted>PC2Done:ReSubmitPC"));
+    assert_int_equal(counter(&r, &r.fm.precommits), 2);
+    assert_int_equal(counter(&r, &r.fm.aborted), 0);
+    rig_stop(&r);
+}
+
 static void script_mismatched(fake_mgr *m)
 {
     m->precommit_res = WK_SUBMIT_MISMATCHED;
@@ -782,6 +910,9 @@ int main(void)
         cmocka_unit_test(test_persisted_refused_once),
         cmocka_unit_test(test_stop_and_resume),
         cmocka_unit_test(test_pause_and_resume_state),
+        cmocka_unit_test(test_manager_away_is_not_a_failure),
+        cmocka_unit_test(test_unknown_sector_dropped),
+        cmocka_unit_test(test_lost_precommit_resubmitted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

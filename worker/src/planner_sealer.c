@@ -220,7 +220,7 @@ static bool fetch_piece(wk_task *t, const wk_piece *p, char *path, size_t len, w
     pf_error pe;
     bool ok = false;
     if (wk_mgr_fetch_piece(t->sh->mgr, p->cid, fd, p->payload_size, &err) != SP_OK) {
-        wk_step_fail_err(st, WK_LEVEL_TEMPORARY, &err, NULL);
+        wk_step_fail_err(st, WK_LEVEL_NONE, &err, NULL);
     } else if (ftruncate(fd, (off_t)p->size) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
         sp_fail_errno(&err, errno, "%s", part);
         wk_step_fail_err(st, WK_LEVEL_TEMPORARY, &err, NULL);
@@ -449,6 +449,32 @@ static void handle_pc2_done(wk_task *t, wk_step *st)
         s->pc_resubmit = false;
 }
 
+/* True when the manager has no precommit for a sector this worker submitted one for: its
+ * database was restored from a backup older than the submission.  *st is filled when the
+ * question itself failed. */
+static bool precommit_lost(wk_task *t, bool *asked, wk_step *st)
+{
+    wk_mgr_answer a;
+    sp_err err;
+    *asked = false;
+    if (wk_mgr_poll_precommit(t->sh->mgr, t->s->miner, t->s->number, &a, &err) != SP_OK) {
+        wk_step_fail_err(st, WK_LEVEL_NONE, &err, "precommit state");
+        return false;
+    }
+    *asked = true;
+    return a.code == WK_ONCHAIN_NOT_FOUND;
+}
+
+/* The manager lost the precommit: submit it again (reset) and redo what follows it. */
+static void resubmit_lost_precommit(wk_task *t, const char *why, wk_step *st)
+{
+    SP_WARN("s-t0%" PRIu64 "-%" PRIu64 ": the manager has no precommit for this sector any "
+            "more (%s; its database was restored from an older backup?); submitting the "
+            "precommit again and redoing the steps after it", t->s->miner, t->s->number, why);
+    t->s->pc_resubmit = true;
+    wk_step_event(st, WK_EV_RESUBMIT_PC, "the manager lost the precommit: %s", why);
+}
+
 /* Polls an on-chain state until it lands.  Returns true with *landed, or false with *st
  * filled (failure, resubmit event, or idle when the wait was cut short). */
 typedef sp_code (*poll_fn)(wk_mgr *, uint64_t, uint64_t, wk_mgr_answer *, sp_err *);
@@ -487,10 +513,21 @@ static bool poll_until_landed(wk_task *t, poll_fn poll, const char *what, wk_eve
         case WK_ONCHAIN_SHOULD_ABORT:
             wk_step_fail(st, WK_LEVEL_ABORT, "the %s will not land: %s", what, a.desc);
             return false;
-        case WK_ONCHAIN_NOT_FOUND:
-            wk_step_fail(st, WK_LEVEL_PERMANENT, "the manager has no %s for this sector: %s",
-                         what, a.desc);
+        case WK_ONCHAIN_NOT_FOUND: {
+            /* submitted by this worker but unknown to the manager: lost in a restore */
+            bool asked = true, lost = resubmit == WK_EV_RESUBMIT_PC || precommit_lost(t, &asked, st);
+            if (!asked)
+                return false;
+            if (lost) {
+                resubmit_lost_precommit(t, a.desc[0] ? a.desc : "not found", st);
+                return false;
+            }
+            SP_WARN("s-t0%" PRIu64 "-%" PRIu64 ": the manager has no %s for this sector (%s); "
+                    "submitting it again", s->miner, s->number, what, a.desc);
+            *resubmit_flag = true;
+            wk_step_event(st, resubmit, "the manager has no %s: %s", what, a.desc);
             return false;
+        }
         default:
             wk_step_fail(st, WK_LEVEL_PERMANENT, "the %s failed for good (state %d): %s", what,
                          a.code, a.desc);
@@ -535,8 +572,8 @@ static bool copy_to_store(wk_task *t, const char *store, wk_persist_result *res,
     wk_sector_file_name(t->s, name, sizeof name);
     snprintf(what, sizeof what, "copying to store %s (%s)", store, a->location);
     wk_task_activity(t, what);
-    if (wk_persist_copy(t->sealed, t->cache, a->location, name, wk_task_cancel_flag(t), res,
-                        &err) != SP_OK) {
+    if (wk_persist_copy(t->sealed, t->cache, store, a->location, name, wk_task_cancel_flag(t),
+                        res, &err) != SP_OK) {
         wk_step_fail_err(st, err.code == SP_ENOTFOUND ? WK_LEVEL_PERMANENT : WK_LEVEL_TEMPORARY,
                          &err, "persist");
         return false;
@@ -627,7 +664,13 @@ static void handle_persistance_submitted(wk_task *t, wk_step *st)
         wk_task_activity(t, "waiting for the seed");
         if (wk_mgr_wait_seed(t->sh->mgr, s->miner, s->number, s->proof_id, &wait, &delay, s->seed,
                              &s->seed_epoch, &err) != SP_OK) {
-            wk_step_fail_err(st, WK_LEVEL_NONE, &err, "seed");
+            bool asked = false;
+            if (err.code == SP_ESTATE && precommit_lost(t, &asked, st)) {
+                resubmit_lost_precommit(t, err.msg, st);
+                return;
+            }
+            if (err.code != SP_ESTATE || asked)
+                wk_step_fail_err(st, WK_LEVEL_NONE, &err, "seed");
             return;
         }
         if (!wait)
@@ -745,6 +788,19 @@ static void handle_c2_done(wk_task *t, wk_step *st)
         wk_step_fail_err(st, WK_LEVEL_NONE, &err, "proof");
         return;
     }
+    if (a.code == WK_SUBMIT_REJECTED) {
+        /* rejected for want of a landed precommit the manager forgot: not the sector's fault */
+        bool asked = false;
+        wk_step probe;
+        if (precommit_lost(t, &asked, &probe)) {
+            resubmit_lost_precommit(t, a.desc, st);
+            return;
+        }
+        if (!asked) {
+            *st = probe;
+            return;
+        }
+    }
     submit_result(st, &a, WK_EV_SUBMIT_PROOF, "proof");
     if (st->kind == WK_STEP_EVENT)
         s->proof_resubmit = false;
@@ -790,4 +846,5 @@ static void sealer_exec(wk_task *t, wk_step *st)
     h(t, st);
 }
 
-const wk_planner wk_planner_sealer = { "sealer", WK_PLAN_SEALER, sealer_exec };
+const wk_planner wk_planner_sealer = { .name = "sealer", .plan = WK_PLAN_SEALER,
+                                       .exec = sealer_exec, .reports = true };

@@ -81,6 +81,14 @@ static const wk_transition sealer_table[] = {
     { WK_ST_C2_DONE, WK_EV_SUBMIT_PROOF, WK_ST_PROOF_SUBMITTED },
     { WK_ST_PROOF_SUBMITTED, WK_EV_FINISH, WK_ST_FINISHED },
     { WK_ST_PROOF_SUBMITTED, WK_EV_RESUBMIT_PROOF, WK_ST_C2_DONE },
+    /* the manager lost the precommit (restored from an older backup): submit it again */
+    { WK_ST_PC_LANDED, WK_EV_RESUBMIT_PC, WK_ST_PC2_DONE },
+    { WK_ST_PERSISTED, WK_EV_RESUBMIT_PC, WK_ST_PC2_DONE },
+    { WK_ST_PERSISTANCE_SUBMITTED, WK_EV_RESUBMIT_PC, WK_ST_PC2_DONE },
+    { WK_ST_SEED_ASSIGNED, WK_EV_RESUBMIT_PC, WK_ST_PC2_DONE },
+    { WK_ST_C1_DONE, WK_EV_RESUBMIT_PC, WK_ST_PC2_DONE },
+    { WK_ST_C2_DONE, WK_EV_RESUBMIT_PC, WK_ST_PC2_DONE },
+    { WK_ST_PROOF_SUBMITTED, WK_EV_RESUBMIT_PC, WK_ST_PC2_DONE },
 };
 
 static const wk_transition unseal_table[] = {
@@ -311,6 +319,19 @@ cJSON *wk_sector_to_json(const wk_sector *s)
     bad |= sp_json_add_bool(o, "proof_resubmit", s->proof_resubmit, NULL);
     if (s->abort_reason[0])
         bad |= sp_json_add_str(o, "abort_reason", s->abort_reason, NULL);
+    if (s->unseal_piece[0]) {
+        cJSON *u = cJSON_AddObjectToObject(o, "unseal");
+        bad |= u == NULL;
+        if (u) {
+            bad |= sp_json_add_u64(u, "task", s->unseal_task, NULL);
+            bad |= sp_json_add_str(u, "piece", s->unseal_piece, NULL);
+            bad |= sp_json_add_u64(u, "offset", s->unseal_offset, NULL);
+            bad |= sp_json_add_u64(u, "size", s->unseal_size, NULL);
+            bad |= sp_json_add_str(u, "access", s->unseal_access, NULL);
+            if (s->unseal_dest[0])
+                bad |= sp_json_add_str(u, "dest", s->unseal_dest, NULL);
+        }
+    }
     if (bad) {
         cJSON_Delete(o);
         return NULL;
@@ -362,6 +383,28 @@ static sp_code get_text(const cJSON *o, const char *key, char *out, size_t len, 
     if (sp_json_opt_str(o, -1, key, 0, len - 1, "", &v, &e) != SP_OK)
         return corrupt(err, &e);
     snprintf(out, len, "%s", v);
+    return SP_OK;
+}
+
+/* The unseal task of an unseal-plan record (absent for the sealer plan). */
+static sp_code read_unseal(const cJSON *o, wk_sector *s, sp_err *err)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "unseal");
+    sp_err e;
+    if (!u || cJSON_IsNull(u))
+        return SP_OK;
+    if (!cJSON_IsObject(u))
+        return sp_fail(err, SP_ECORRUPT, "sector record: unseal is not an object");
+    if (sp_json_get_u64(u, -1, "task", 0, UINT64_MAX, &s->unseal_task, &e) ||
+        sp_json_get_u64(u, -1, "offset", 0, UINT64_MAX, &s->unseal_offset, &e) ||
+        sp_json_get_u64(u, -1, "size", 1, UINT64_MAX, &s->unseal_size, &e))
+        return corrupt(err, &e);
+    if (get_text(u, "piece", s->unseal_piece, sizeof s->unseal_piece, err) ||
+        get_text(u, "access", s->unseal_access, sizeof s->unseal_access, err) ||
+        get_text(u, "dest", s->unseal_dest, sizeof s->unseal_dest, err))
+        return err ? err->code : SP_ECORRUPT;
+    if (!s->unseal_piece[0])
+        return sp_fail(err, SP_ECORRUPT, "sector record: unseal.piece is empty");
     return SP_OK;
 }
 
@@ -477,6 +520,8 @@ sp_code wk_sector_from_json(const cJSON *o, wk_sector *s, sp_err *err)
         return corrupt(err, &e);
     if (get_hex(o, "c1_hash", s->c1_hash, 32, NULL, err) ||
         get_hex(o, "proof_hash", s->proof_hash, 32, NULL, err))
+        return err ? err->code : SP_ECORRUPT;
+    if (read_unseal(o, s, err))
         return err ? err->code : SP_ECORRUPT;
     if (!wk_plan_has_state(s->plan, s->state))
         return sp_fail(err, SP_ECORRUPT, "sector record: state %s is not part of plan %s",

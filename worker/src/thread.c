@@ -41,6 +41,9 @@ struct wk_thread {
     uint64_t since_ms;
     pid_t pid;
     int finished, aborted;
+    /* the manager does not answer: the current backoff (0: it answers) and since when */
+    uint64_t mgr_backoff_ms;
+    uint64_t mgr_down_since;
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -147,12 +150,16 @@ void wk_step_fail(wk_step *out, wk_level level, const char *fmt, ...)
 
 void wk_step_fail_err(wk_step *out, wk_level level, const sp_err *err, const char *what)
 {
-    if (level == WK_LEVEL_NONE)
+    bool unreachable = false;
+    if (level == WK_LEVEL_NONE) {
+        unreachable = err->code == SP_ENET || err->code == SP_ETIMEOUT;
         level = (err->code == SP_EINVAL || err->code == SP_EAUTH || err->code == SP_ENOTFOUND ||
                  err->code == SP_EEXIST)
                     ? WK_LEVEL_PERMANENT
                     : WK_LEVEL_TEMPORARY;
+    }
     wk_step_fail(out, level, "%s%s%s", what ? what : "", what ? ": " : "", err->msg);
+    out->unreachable = unreachable;
 }
 
 void wk_step_idle(wk_step *out, uint64_t ms)
@@ -180,7 +187,7 @@ sp_code wk_task_stage(wk_task *tk, wk_stage stage, const cJSON *task, cJSON **ou
     char label[64];
     name_of(tk->s, label, sizeof label);
     set_activity(t, "waiting", "%s: waiting for a processor", wk_stage_name(stage));
-    wk_call_opts o = { .timeout_ms = wk_stage_timeout_ms(stage, tk->s->sector_size),
+    wk_call_opts o = { .timeout_ms = wk_task_timeout_ms(tk->sh->cfg, stage, tk->s->sector_size),
                        .cancel = &t->cancel, .label = label, .on_state = on_proc_state,
                        .ctx = t };
     uint64_t t0 = sp_now_ms();
@@ -266,7 +273,7 @@ static bool save(wk_thread *t, wk_sector *rec, const char *event, const char *de
 static bool report(wk_thread *t, const wk_sector *rec, const char *prev, const char *event,
                    const char *level, const char *desc, char *reason, size_t reason_len)
 {
-    if (!wk_sector_allocated(rec) || !t->sh->mgr)
+    if (!wk_sector_allocated(rec) || !t->sh->mgr || !t->planner->reports)
         return false;
     wk_mgr_report r = { .instance = t->sh->instance, .location = t->tcfg->location,
                         .prev = prev, .next = wk_state_name(rec->state), .event = event,
@@ -275,8 +282,20 @@ static bool report(wk_thread *t, const wk_sector *rec, const char *prev, const c
     sp_err err;
     char name[64];
     name_of(rec, name, sizeof name);
-    if (wk_mgr_report_state(t->sh->mgr, rec->miner, rec->number, &r, &finalized, reason,
-                            reason_len, &err) != SP_OK) {
+    sp_code rc = wk_mgr_report_state(t->sh->mgr, rec->miner, rec->number, &r, &finalized,
+                                     reason, reason_len, &err);
+    if (rc == SP_ENOTFOUND) {
+        /* docs/rpc.md: -32003 unknown sector.  The manager's database no longer has it
+         * (restored from a backup taken before it was allocated): nothing can be submitted
+         * for it any more, and its number is never handed out again */
+        SP_ERROR("thread %d: %s: the manager does not know this sector (%s); was its database "
+                 "restored from an older backup?  Giving the sector up", t->index, name, err.msg);
+        if (reason && reason_len)
+            snprintf(reason, reason_len, "the manager does not know the sector (its database "
+                     "was restored from an older backup?)");
+        return true;
+    }
+    if (rc != SP_OK) {
         SP_WARN("thread %d: %s: could not report %s to the manager (carrying on): %s", t->index,
                 name, wk_state_name(rec->state), err.msg);
         return false;
@@ -306,12 +325,20 @@ static bool until_reported(wk_thread *t, wk_sector *rec, bool finalized)
 {
     char name[64];
     name_of(rec, name, sizeof name);
+    const wk_planner *pl = t->planner;
+    if (finalized ? !pl->reports : !pl->reports && !pl->give_up)
+        return true;
     for (;;) {
         sp_err err;
-        sp_code rc = finalized ? wk_mgr_report_finalized(t->sh->mgr, rec->miner, rec->number, &err)
-                               : wk_mgr_report_aborted(t->sh->mgr, rec->miner, rec->number,
-                                                       rec->abort_reason, &err);
-        if (rc == SP_OK || rc == SP_ENOTFOUND || rc == SP_EINVAL)
+        sp_code rc;
+        if (finalized)
+            rc = wk_mgr_report_finalized(t->sh->mgr, rec->miner, rec->number, &err);
+        else if (pl->give_up)
+            rc = pl->give_up(t->sh, rec, rec->abort_reason, &err);
+        else
+            rc = wk_mgr_report_aborted(t->sh->mgr, rec->miner, rec->number, rec->abort_reason,
+                                       &err);
+        if (rc == SP_OK || rc == SP_ENOTFOUND || rc == SP_EINVAL || rc == SP_ESTATE)
             return true;
         set_activity(t, "waiting", "reporting %s: %s", finalized ? "finalized" : "aborted",
                      err.msg);
@@ -380,6 +407,43 @@ static void to_aborted(wk_thread *t, wk_sector *rec, const char *reason)
 
 /* ---- one step ---------------------------------------------------------------------------- */
 
+/* The manager did not answer: wait with a capped backoff and run the handler again,
+ * without counting a retry (the sector did nothing wrong; docs/rpc.md "Transport"). */
+static void manager_unreachable(wk_thread *t, const wk_sector *rec, const wk_step *st)
+{
+    char name[64];
+    name_of(rec, name, sizeof name);
+    uint64_t cap = t->tcfg->sealing.recover_interval_ms;
+    if (cap < 1000)
+        cap = 1000;
+    if (cap > 60000)
+        cap = 60000;
+    uint64_t wait = t->mgr_backoff_ms ? t->mgr_backoff_ms * 2 : 1000;
+    if (wait > cap)
+        wait = cap;
+    if (!t->mgr_backoff_ms)
+        t->mgr_down_since = sp_now_ms();
+    t->mgr_backoff_ms = wait;
+    uint64_t down_s = (sp_now_ms() - t->mgr_down_since) / 1000;
+    SP_WARN("thread %d: %s: %s: the manager does not answer (%s); trying again in %llums "
+            "(unreachable for %llus; this does not count against max_retries)", t->index, name,
+            wk_state_stage(rec->plan, rec->state), st->msg, (unsigned long long)wait,
+            (unsigned long long)down_s);
+    set_activity(t, "waiting", "manager unreachable for %llus, trying again in %llums: %.60s",
+                 (unsigned long long)down_s, (unsigned long long)wait, st->msg);
+    wait_ms(t, wait);
+}
+
+/* The step ran without a transport failure: the manager answers (again). */
+static void manager_reachable(wk_thread *t)
+{
+    if (!t->mgr_backoff_ms)
+        return;
+    SP_INFO("thread %d: the manager answers again after %llus", t->index,
+            (unsigned long long)((sp_now_ms() - t->mgr_down_since) / 1000));
+    t->mgr_backoff_ms = 0;
+}
+
 static void handle_failure(wk_thread *t, wk_sector *rec, const wk_step *st)
 {
     char name[64];
@@ -388,6 +452,15 @@ static void handle_failure(wk_thread *t, wk_sector *rec, const wk_step *st)
     wk_level level = st->level;
     char msg[WK_ERROR_MAX];
     snprintf(msg, sizeof msg, "%s", st->msg);
+    if (st->unreachable) {
+        manager_unreachable(t, rec, st);
+        return;
+    }
+    manager_reachable(t);
+    if (t->planner->give_up_on_failure && level == WK_LEVEL_PERMANENT) {
+        /* the manager hands the work out again (and fails it for good after a few tries) */
+        level = WK_LEVEL_ABORT;
+    }
     if (level == WK_LEVEL_ABORT) {
         SP_WARN("thread %d: %s: %s: giving the sector up: %s", t->index, name,
                 wk_state_name(rec->state), msg);
@@ -420,6 +493,12 @@ static void handle_failure(wk_thread *t, wk_sector *rec, const wk_step *st)
         snprintf(msg, sizeof msg, "%s", more);
         level = WK_LEVEL_PERMANENT;
         rec->retry = 0;
+        if (t->planner->give_up_on_failure) {
+            SP_WARN("thread %d: %s: %s: giving the sector up: %s", t->index, name,
+                    wk_state_name(rec->state), msg);
+            to_aborted(t, rec, msg);
+            return;
+        }
     }
     rec->paused = true;
     rec->error_level = level;
@@ -447,6 +526,8 @@ static void run_step(wk_thread *t, wk_sector *rec)
     /* a step cut short by stop or abort is neither a result nor a failure */
     if (interrupted(t) && st.kind != WK_STEP_EVENT)
         return;
+    if (st.kind != WK_STEP_FAIL)
+        manager_reachable(t);
     if (st.kind == WK_STEP_IDLE) {
         set_activity(t, "idle", "%s: nothing to do yet", wk_state_stage(rec->plan, rec->state));
         wait_ms(t, st.wait_ms);

@@ -9,6 +9,9 @@
  *   PCLanded -Persist-> Persisted -SubmitPersistance-> PersistanceSubmitted -AssignSeed->
  *   SeedAssigned -C1-> C1Done -C2-> C2Done -SubmitProof-> ProofSubmitted -Finish-> Finished
  *   (ProofSubmitted -ReSubmitProof-> C2Done)
+ *   Every state from PCLanded to ProofSubmitted also has -ReSubmitPC-> PC2Done: a manager
+ *   restored from an older backup may have lost the precommit, which is then submitted
+ *   again and the rest redone from there.
  * The unseal plan (issue 8): Empty -Allocate-> Allocated -Unseal-> Unsealed
  *   -UploadPieceDone-> Finished.
  * Every plan also allows Abort from any state but Empty and Finished (-> Aborted).
@@ -178,6 +181,15 @@ typedef struct wk_sector {
     bool proof_resubmit;
     /* Aborted */
     char abort_reason[WK_ERROR_MAX];
+    /* unseal plan, from Venus.AllocateUnsealSector (ticket and comm_d above hold the
+     * precommit's): the piece's unpadded range in the sector, the store holding the
+     * sealed sector, and the store AcquireUnsealDest chose */
+    uint64_t unseal_task;
+    char unseal_piece[WK_CID_MAX];
+    uint64_t unseal_offset;
+    uint64_t unseal_size;
+    char unseal_access[WK_NAME_MAX];
+    char unseal_dest[WK_NAME_MAX];
 } wk_sector;
 
 /* An Empty record of plan p. */

@@ -11,7 +11,12 @@
  *   4. on a temporary failure: count it in the record, wait recover_interval and run the
  *      same handler again; after max_retries the thread pauses with the error shown;
  *      permanent and critical failures pause at once; an abort failure gives the sector up
- *      (ReportAborted, clean up);
+ *      (ReportAborted, clean up).  A manager that does not answer at all (connection
+ *      refused, timeout) is not a failure of the sector: the handler runs again after a
+ *      backoff (1s doubling up to recover_interval, at most 60s) for as long as it takes,
+ *      without counting against max_retries; the thread's activity says so.  A manager
+ *      that answers "unknown sector" to a report (its database restored from an older
+ *      backup) has dropped the sector: the thread cleans up and starts over;
  *   5. Finished: ReportFinalized, clean the location, wait seal_interval, start over.
  * A handler with nothing to do (no sector to allocate, seed not ready) waits and runs again
  * without counting a failure.  Handlers are written to be run again after a crash: a stage
@@ -77,6 +82,7 @@ typedef struct wk_step {
     wk_step_kind kind;
     wk_event event;
     wk_level level;
+    bool unreachable;                /* FAIL: the manager did not answer (transport) */
     uint64_t wait_ms;
     char msg[WK_ERROR_MAX];
     char detail[256];                /* for the trace: "comm_r 1a2b..." */
@@ -87,6 +93,15 @@ typedef struct wk_planner {
     const char *name;
     wk_plan_kind plan;
     void (*exec)(wk_task *t, wk_step *out);
+    /* true: transitions, the end and aborts of the plan's sectors are reported with
+     * ReportState, ReportFinalized and ReportAborted (the sealer); false for a plan that
+     * works on a sector the manager tracks elsewhere (unseal tasks on Proving sectors) */
+    bool reports;
+    /* when set, gives a sector up instead of ReportAborted (retried the same way) */
+    sp_code (*give_up)(const wk_shared *sh, const wk_sector *s, const char *reason, sp_err *err);
+    /* true: a failure that would pause the thread gives the sector up instead (critical
+     * ones still pause), so that the manager can hand the work out again */
+    bool give_up_on_failure;
 } wk_planner;
 
 extern const wk_planner wk_planner_sealer;   /* planner_sealer.c */
@@ -98,8 +113,9 @@ void wk_step_event(wk_step *out, wk_event e, const char *detail_fmt, ...)
 void wk_step_fail(wk_step *out, wk_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A failure from an sp_err, at the level its code implies for manager calls (bad params,
- * refused token, unknown sector or store: permanent; anything else, no answer included:
- * temporary) unless `level` is given (not NONE). */
+ * refused token, unknown sector or store: permanent; no answer at all (SP_ENET,
+ * SP_ETIMEOUT): `unreachable`, retried without counting; anything else: temporary) unless
+ * `level` is given (not NONE). */
 void wk_step_fail_err(wk_step *out, wk_level level, const sp_err *err, const char *what);
 void wk_step_idle(wk_step *out, uint64_t wait_ms);
 
