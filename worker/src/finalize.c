@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "sp_fs.h"
+#include "sp_json.h"
 #include "sp_log.h"
 #include "wk_finalize.h"
 #include "wk_testhook.h"
@@ -91,8 +92,6 @@ sp_code wk_copy_verified(const char *src, const char *dst, const volatile int *c
     uint64_t copied = 0, readback = 0;
     snprintf(tmp, sizeof tmp, "%s.tmp", dst);
     dir_of(dst, dir, sizeof dir);
-    if ((rc = sp_mkdir_p(dir, 0755, err)))
-        return rc;
     if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
         return sp_fail_errno(err, errno, "%s", src);
     buf = malloc(CHUNK);
@@ -170,20 +169,123 @@ static bool is_proving_file(const char *name)
     return !strncmp(name, "sc-02-data-tree-r-last", 22) && n > 4 && !strcmp(name + n - 4, ".dat");
 }
 
-sp_code wk_persist_copy(const char *sealed, const char *cache_dir, const char *store_root,
-                        const char *name, const volatile int *cancel, wk_persist_result *res,
-                        sp_err *err)
+/* ---- stores ------------------------------------------------------------------------ */
+
+typedef struct store_ref {
+    const char *name;
+    const char *root;
+    dev_t dev;
+    ino_t ino;
+} store_ref;
+
+/* The store is there and is itself: see wk_finalize.h. */
+static sp_code store_open(store_ref *s, const char *name, const char *root, sp_err *err)
+{
+    struct stat st;
+    char meta[4200], *text = NULL;
+    size_t n = 0;
+    s->name = name;
+    s->root = root;
+    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
+        return sp_fail(err, SP_EIO, "store %s: %s is not a directory here (unmounted or removed?); "
+                       "the worker never creates a store: mount it or restore the directory",
+                       name, root);
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    snprintf(meta, sizeof meta, "%s/sectorstore.json", root);
+    if (sp_read_file(meta, 1 << 20, &text, &n, NULL) != SP_OK)
+        return sp_fail(err, SP_EIO, "store %s: %s has no readable sectorstore.json, so it is not "
+                       "the store's filesystem (not mounted?); the manager writes that file when "
+                       "it declares the store", name, root);
+    cJSON *o = NULL;
+    bool ok = sp_json_parse(text, n, 16, &o, NULL) == SP_OK;
+    const cJSON *id = ok ? cJSON_GetObjectItemCaseSensitive(o, "ID") : NULL;
+    ok = cJSON_IsString(id) && strcmp(id->valuestring, name) == 0;
+    char other[128];
+    snprintf(other, sizeof other, "%s", cJSON_IsString(id) ? id->valuestring : "?");
+    cJSON_Delete(o);
+    free(text);
+    if (!ok)
+        return sp_fail(err, SP_EIO, "store %s: %s names store \"%s\", not this one; is another "
+                       "disk mounted at %s?", name, meta, other, root);
+    return SP_OK;
+}
+
+/* The root is still the directory store_open saw. */
+static sp_code store_check(const store_ref *s, sp_err *err)
+{
+    struct stat st;
+    if (stat(s->root, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_dev != s->dev ||
+        st.st_ino != s->ino)
+        return sp_fail(err, SP_EIO, "store %s: %s disappeared or changed during the copy "
+                       "(unmounted, removed or replaced); the copy stopped so that nothing is "
+                       "written outside the store: bring the store back", s->name, s->root);
+    return SP_OK;
+}
+
+/* Makes the directories of <root>/<rel>'s parent below the root, one level at a time. */
+static sp_code mkdirs_below(const store_ref *s, const char *rel, sp_err *err)
+{
+    char path[4200];
+    int len = snprintf(path, sizeof path, "%s/%s", s->root, rel);
+    if (len < 0 || (size_t)len >= sizeof path)
+        return sp_fail(err, SP_EINVAL, "store %s: path %s/%s is too long", s->name, s->root, rel);
+    char *last = strrchr(path, '/');
+    size_t root_len = strlen(s->root);
+    for (char *p = path + root_len + 1; last && p < last; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            int e = errno;
+            *p = '/';
+            return sp_fail_errno(err, e, "store %s: mkdir %.*s", s->name, (int)(p - path), path);
+        }
+        *p = '/';
+    }
+    if (last && last > path + root_len) {
+        *last = 0;
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return sp_fail_errno(err, errno, "store %s: mkdir %s", s->name, path);
+    }
+    return SP_OK;
+}
+
+static sp_code copy_one(const store_ref *s, const char *src, const char *rel,
+                        const volatile int *cancel, uint64_t *bytes, sp_err *err)
 {
     char dst[4200];
+    sp_code rc;
+    snprintf(dst, sizeof dst, "%s/%s", s->root, rel);
+    if ((rc = store_check(s, err)) || (rc = mkdirs_below(s, rel, err)) ||
+        (rc = wk_copy_verified(src, dst, cancel, bytes, err)))
+        return rc;
+    return store_check(s, err);
+}
+
+sp_code wk_copy_into_store(const char *src, const char *store, const char *store_root,
+                           const char *rel, const volatile int *cancel, uint64_t *bytes,
+                           sp_err *err)
+{
+    store_ref s;
+    sp_code rc = store_open(&s, store, store_root, err);
+    return rc ? rc : copy_one(&s, src, rel, cancel, bytes, err);
+}
+
+sp_code wk_persist_copy(const char *sealed, const char *cache_dir, const char *store,
+                        const char *store_root, const char *name, const volatile int *cancel,
+                        wk_persist_result *res, sp_err *err)
+{
+    char rel[600];
     uint64_t bytes = 0;
+    store_ref sr;
     sp_code rc;
     res->files = 0;
     res->bytes = 0;
-    if (!sp_is_dir(store_root))
-        return sp_fail(err, SP_ENOTFOUND, "store %s is not a directory here; is it mounted?",
-                       store_root);
-    snprintf(dst, sizeof dst, "%s/sealed/%s", store_root, name);
-    if ((rc = wk_copy_verified(sealed, dst, cancel, &bytes, err)))
+    if ((rc = store_open(&sr, store, store_root, err)))
+        return rc;
+    snprintf(rel, sizeof rel, "sealed/%s", name);
+    if ((rc = copy_one(&sr, sealed, rel, cancel, &bytes, err)))
         return rc;
     res->files++;
     res->bytes += bytes;
@@ -200,8 +302,8 @@ sp_code wk_persist_copy(const char *sealed, const char *cache_dir, const char *s
         if (!is_proving_file(e->d_name))
             continue;
         snprintf(src, sizeof src, "%s/%s", cache_dir, e->d_name);
-        snprintf(dst, sizeof dst, "%s/cache/%s/%s", store_root, name, e->d_name);
-        if ((rc = wk_copy_verified(src, dst, cancel, &bytes, err)))
+        snprintf(rel, sizeof rel, "cache/%s/%s", name, e->d_name);
+        if ((rc = copy_one(&sr, src, rel, cancel, &bytes, err)))
             break;
         p_aux |= !strcmp(e->d_name, "p_aux");
         tree_r |= !strncmp(e->d_name, "sc-02-data-tree-r-last", 22);
