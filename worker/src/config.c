@@ -237,6 +237,9 @@ static const sp_cfg_field limitation_fields[] = {
       .doc = "stage = N: at most N tasks of the stage at once on this worker" },
     { .name = "staggered", .type = SP_CFG_GROUP, .children = stage_duration_fields,
       .doc = "stage = \"5min\": at most one task of the stage starts per interval" },
+    { .name = "timeout", .type = SP_CFG_GROUP, .children = stage_duration_fields,
+      .doc = "stage = \"3h\": a task of the stage without an answer by then gets its "
+             "processor killed and is retried (default: generous, by sector size)" },
     { 0 }
 };
 
@@ -264,6 +267,8 @@ static const sp_cfg_field lock_value = { .type = SP_CFG_INT, .min = 1, .max = 10
       .doc = "allocate large buffers from huge pages on the processor's NUMA node" },      \
     { .name = "backend", .type = SP_CFG_ENUM, .values = backends, .def = "native",          \
       .doc = "proof implementation: native or filcrypto (libfilcrypto at run time)" },     \
+    { .name = "filcrypto", .type = SP_CFG_STRING, .def = "$SEALPIPE_FILCRYPTO",              \
+      .doc = "with backend = filcrypto: path of libfilcrypto.so" },                        \
     { .name = "bin", .type = SP_CFG_STRING, .def = "this seal-worker",                      \
       .doc = "external processor program speaking the processor protocol" },              \
     { .name = "args", .type = SP_CFG_STRING_ARRAY, .def = "[\"processor\", STAGE]",          \
@@ -600,9 +605,11 @@ static void read_limits(reader *r, const config_setting_t *procs)
     wk_config *c = r->c;
     const config_setting_t *conc = sp_config_lookup(procs, "limitation.concurrent");
     const config_setting_t *stag = sp_config_lookup(procs, "limitation.staggered");
+    const config_setting_t *tmo = sp_config_lookup(procs, "limitation.timeout");
     for (int s = 0; s < WK_STAGE_COUNT; s++) {
         c->limit_concurrent[s] = (int)get_int(r, conc, stage_names[s], 0);
         c->limit_staggered_ms[s] = get_ms(r, stag, stage_names[s], 0);
+        c->limit_timeout_ms[s] = get_ms(r, tmo, stage_names[s], 0);
     }
     const config_setting_t *locks = sp_config_lookup(procs, "ext_locks");
     int n = locks ? config_setting_length(locks) : 0;
@@ -698,6 +705,20 @@ static void check_proc(reader *r, const wk_proc_cfg *p, const config_setting_t *
                           "%s = 1 there or fix the name", p->locks[i],
                           c->nlocks ? "declared: " : "none declared", declared, p->locks[i]);
     }
+    const config_setting_t *bs = sp_config_lookup(e, "backend");
+    if (p->backend == WK_BACKEND_FILCRYPTO && p->stage != WK_STAGE_C2)
+        wk_diags_error_at(r->d, bs ? bs : e, NULL, "backend = \"filcrypto\" is only available "
+                          "for c2 processors in the worker (libfilcrypto's Groth16 C2); use "
+                          "\"native\" for %s", wk_stage_name(p->stage));
+    if (p->filcrypto && p->backend != WK_BACKEND_FILCRYPTO)
+        wk_diags_error_at(r->d, sp_config_lookup(e, "filcrypto"), NULL,
+                          "filcrypto names a library but backend is not \"filcrypto\"; set "
+                          "backend = \"filcrypto\" or remove filcrypto");
+    if (p->backend == WK_BACKEND_FILCRYPTO && p->stage == WK_STAGE_C2 && !p->filcrypto &&
+        !getenv("SEALPIPE_FILCRYPTO"))
+        wk_diags_warn_at(r->d, bs ? bs : e, NULL, "backend = \"filcrypto\" without filcrypto = "
+                         "\"/path/libfilcrypto.so\": the library is taken from "
+                         "$SEALPIPE_FILCRYPTO, which is not set here");
     if (p->args && !p->bin)
         wk_diags_error_at(r->d, sp_config_lookup(e, "args"), NULL,
                           "args without bin; args are for an external processor program, "
@@ -729,6 +750,7 @@ static void read_proc(reader *r, wk_stage stage, int index, const config_setting
     int backend = 0;
     note_get(r, sp_config_get_enum(e, "backend", backends, 0, &backend, &err), &err);
     p->backend = (wk_backend)backend;
+    p->filcrypto = get_str(r, e, "filcrypto", NULL);
     p->bin = get_str(r, e, "bin", NULL);
     p->args = get_strings(r, e, "args", &p->nargs);
     p->share = get_bool(r, e, "share", false);
@@ -765,6 +787,22 @@ static void read_processors(reader *r, const config_setting_t *root)
             continue;
         for (int j = 0; j < config_setting_length(g); j++)
             read_proc(r, (wk_stage)stage, j, config_setting_get_elem(g, (unsigned)j));
+    }
+    /* a timeout only reaches tasks that run in a processor child (one that can be killed) */
+    for (int s = 0; s < WK_STAGE_COUNT; s++) {
+        if (!c->limit_timeout_ms[s])
+            continue;
+        bool has = false;
+        for (int i = 0; i < c->nprocs; i++)
+            has |= c->procs[i].stage == (wk_stage)s;
+        if (has)
+            continue;
+        char key[64];
+        snprintf(key, sizeof key, "limitation.timeout.%s", stage_names[s]);
+        wk_diags_warn_at(r->d, sp_config_lookup(procs, key), NULL,
+                         "stage %s has no processors, so its tasks run inside the worker and "
+                         "cannot be stopped at the timeout; add a processors.%s entry for the "
+                         "timeout to apply", stage_names[s], stage_names[s]);
     }
     /* a limit above the number of threads is harmless but shows a misunderstanding */
     for (int s = 0; s < WK_STAGE_COUNT; s++) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sealproofs.h"
+#include "sealproofs/formats.h"
 #include "sp_codec.h"
 #include "sp_fs.h"
 #include "sp_json.h"
@@ -67,6 +68,13 @@ uint64_t wk_stage_timeout_ms(wk_stage stage, uint64_t sector_size)
     unsigned s = (unsigned)stage < WK_STAGE_COUNT ? (unsigned)stage : 0;
     uint64_t gib = (sector_size + (1ULL << 30) - 1) >> 30;
     return (base[s] + per_gib[s] * gib) * 60 * 1000;
+}
+
+uint64_t wk_task_timeout_ms(const wk_config *cfg, wk_stage stage, uint64_t sector_size)
+{
+    if (cfg && (unsigned)stage < WK_STAGE_COUNT && cfg->limit_timeout_ms[stage])
+        return cfg->limit_timeout_ms[stage];
+    return wk_stage_timeout_ms(stage, sector_size);
 }
 
 /* ---- task fields -------------------------------------------------------------------- */
@@ -425,6 +433,34 @@ static sp_code run_c1(stage_call *c)
     return rc;
 }
 
+/* libfilcrypto's C2 takes filecoin-ffi's C1 JSON, whatever format C1 wrote. */
+static sp_code c2_filcrypto(stage_call *c, const uint8_t *c1, size_t c1_len, uint64_t sector_id,
+                            const uint8_t prover[32], const char *outp)
+{
+    pf_filcrypto *fc = c->env->filcrypto;
+    if (!fc)
+        return sp_fail(c->err, SP_EINVAL, "c2: backend filcrypto runs only in a c2 processor "
+                       "that loaded libfilcrypto (add a processors.c2 entry with backend = "
+                       "\"filcrypto\")");
+    pf_c1_read_args ra = { .proof_id = -1, .sector_id = sector_id, .prover_id = prover };
+    uint8_t *json = NULL;
+    size_t json_len = 0;
+    pf_format from;
+    pf_error pe;
+    if (pf_c1_convert(c1, c1_len, PF_FORMAT_RUST_JSON, &ra, &json, &json_len, &from, &pe) != PF_OK)
+        return from_pf(c->err, &pe, "c2: converting the C1 output to filecoin-ffi's JSON");
+    pf_bytes proof = { 0 };
+    pf_status st = pf_fc_seal_commit_phase2(fc, json, json_len, sector_id, prover, &proof, &pe);
+    free(json);
+    if (st != PF_OK)
+        return from_pf(c->err, &pe, "c2 (libfilcrypto seal_commit_phase2)");
+    SP_INFO("c2: libfilcrypto %s made a %zu-byte proof from the %s C1 output", 
+            pf_filcrypto_path(fc), proof.len, pf_format_name(from));
+    sp_code rc = write_output_file(outp, proof.data, proof.len, c);
+    pf_bytes_free(&proof);
+    return rc;
+}
+
 static sp_code run_c2(stage_call *c)
 {
     const char *c1p, *outp;
@@ -440,9 +476,9 @@ static sp_code run_c2(stage_call *c)
     if ((rc = sp_read_file(c1p, MAX_C1_FILE, &c1, &c1_len, c->err)))
         return rc;
     if (c->env->backend == WK_BACKEND_FILCRYPTO) {
+        rc = c2_filcrypto(c, (const uint8_t *)c1, c1_len, sector_id, prover, outp);
         free(c1);
-        return sp_fail(c->err, SP_EINVAL, "c2: the filcrypto backend is not available in this "
-                       "build; use backend = \"native\"");
+        return rc;
     }
     uint8_t *proof = NULL;
     size_t plen = 0;

@@ -119,6 +119,7 @@ typedef struct wk_proc_cfg {
     int nenvs;
     bool hugepages;
     wk_backend backend;
+    const char *filcrypto;           /* libfilcrypto path; NULL: $SEALPIPE_FILCRYPTO */
     const char *bin;                 /* NULL: this seal-worker executable */
     const char **args;               /* NULL: {"processor", <stage>} */
     int nargs;
@@ -147,6 +148,7 @@ typedef struct wk_config {
 
     int limit_concurrent[WK_STAGE_COUNT];     /* 0: unlimited */
     uint64_t limit_staggered_ms[WK_STAGE_COUNT]; /* 0: none */
+    uint64_t limit_timeout_ms[WK_STAGE_COUNT];   /* 0: wk_stage_timeout_ms's default */
     wk_lock_cfg *locks;
     int nlocks;
     const char *parent_cache;        /* directory of the SDR parent cache, or NULL */

@@ -18,7 +18,9 @@
  *       pieces:[{comm_p, size}], out}                    -> {len, sha256}
  *       the C1 output is written to `out` (temporary name, fsync, rename)
  *   c2 {c1, sector_id, prover_id, out}                   -> {len, sha256}
- *       reads the C1 output file, writes the proof to `out`
+ *       reads the C1 output file, writes the proof to `out`; with the filcrypto backend
+ *       the C1 output is converted to filecoin-ffi's JSON (pf_c1_convert) and
+ *       libfilcrypto's seal_commit_phase2 makes the (Groth16) proof
  *   unseal {proof, cache, sealed, sector_id, prover_id, ticket, comm_d, offset, length, out}
  *       -> {len}  unpadded bytes [offset, offset+length) written to `out`
  * Every output file is complete and synced before the answer is sent, so a thread that
@@ -34,6 +36,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "sealproofs/filcrypto.h"
 #include "sp_err.h"
 #include "wk_config.h"
 #include "wk_sector.h"
@@ -44,6 +47,7 @@ typedef struct wk_stage_env {
     bool bound;                  /* running in a bound processor child: use its CPUs */
     bool hugepages;              /* PC1 layer buffers from reserved HugeTLB pages */
     wk_backend backend;
+    pf_filcrypto *filcrypto;     /* backend filcrypto: the library the processor loaded */
     const volatile int *cancel;  /* non-zero: stop (PC1 and PC2 check it) */
 } wk_stage_env;
 
@@ -60,5 +64,8 @@ wk_level wk_stage_level(sp_code code);
  * variable SEALPIPE_TASK_TIMEOUT ("90s", "2h") replaces it for every stage (tests set it
  * short to exercise hung children). */
 uint64_t wk_stage_timeout_ms(wk_stage stage, uint64_t sector_size);
+/* The time limit a worker applies: processors.limitation.timeout.<stage> when the config
+ * sets it, else wk_stage_timeout_ms(). */
+uint64_t wk_task_timeout_ms(const wk_config *cfg, wk_stage stage, uint64_t sector_size);
 
 #endif
