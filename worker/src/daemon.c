@@ -12,6 +12,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "sealproofs/filcrypto.h"
 #include "sp_fs.h"
 #include "sp_log.h"
 #include "wk_admin.h"
@@ -108,6 +109,32 @@ static int place(daemon_ctx *d)
     for (int i = 0; i < d->plan.diags.nwarnings; i++)
         SP_WARN("%s", d->plan.diags.warnings[i]);
     return 0;
+}
+
+/* Every filcrypto processor's library loads here, before anything starts: a missing
+ * library, symbol or version stops the daemon with the path and the reason, instead of
+ * failing sectors at C2 later. */
+static int check_backends(daemon_ctx *d)
+{
+    int bad = 0;
+    for (int i = 0; i < d->cfg.nprocs; i++) {
+        const wk_proc_cfg *p = &d->cfg.procs[i];
+        if (p->backend != WK_BACKEND_FILCRYPTO || p->stage != WK_STAGE_C2)
+            continue;
+        char key[64];
+        wk_proc_key(p, key, sizeof key);
+        pf_filcrypto *fc = NULL;
+        pf_error pe;
+        if (pf_filcrypto_open(p->filcrypto, 1u << PF_STAGE_C2, &fc, &pe) != PF_OK) {
+            SP_ERROR("%s: backend filcrypto: %s; fix %s.filcrypto (or $%s) or use backend = "
+                     "\"native\"", key, pe.msg, key, PF_FILCRYPTO_ENV);
+            bad = 1;
+            continue;
+        }
+        SP_INFO("%s: libfilcrypto %s (%s)", key, pf_filcrypto_path(fc), pf_filcrypto_version(fc));
+        pf_filcrypto_close(fc);
+    }
+    return bad;
 }
 
 /* Every attached store must be known to the manager.  Waits (interruptibly) while the
@@ -251,7 +278,7 @@ int wk_daemon_run(const char *config_path)
     pthread_sigmask(SIG_BLOCK, &d.sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (load_config(&d, config_path) || place(&d))
+    if (load_config(&d, config_path) || place(&d) || check_backends(&d))
         goto done;
     if (wk_metrics_init(&d.metrics, &err) != SP_OK ||
         sp_metrics_on_collect(d.metrics.reg, collect, &d, &err) != SP_OK) {

@@ -71,8 +71,8 @@ typedef struct child {
     bool slot_used[MAX_SLOTS];
     job *tasks;
     char binding[256];
-    char last_error[400];
-    char kill_reason[128];       /* why we killed it, for the exit message */
+    char last_error[600];
+    char kill_reason[320];       /* why we killed it or why it gave up, for the exit message */
     /* guarded by wmu (taken after mu, never before it) */
     pthread_mutex_t wmu;
     int wfd;                     /* our end of the child's stdin/stdout socket, or -1 */
@@ -223,6 +223,8 @@ static sp_code build_env(child *c, sp_err *err)
                     pc->backend == WK_BACKEND_FILCRYPTO ? "filcrypto" : "native");
     if (pc->hugepages)
         bad |= strv_set(&s, "SEALPIPE_PROC_HUGEPAGES", "1");
+    if (pc->filcrypto)
+        bad |= strv_set(&s, "SEALPIPE_FILCRYPTO", pc->filcrypto);
     if (pl) {
         wk_cpulist_format(pl->cpuset, buf, sizeof buf);
         bad |= strv_set(&s, "SEALPIPE_PROC_CPUSET", buf);
@@ -406,7 +408,16 @@ static void handle_line(child *c, pid_t pid, char *line, bool *ready)
     }
     if (!*ready) {
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "ready");
-        if (cJSON_IsString(r) && !strcmp(r->valuestring, wk_stage_name(c->cfg->stage))) {
+        const cJSON *fatal = cJSON_GetObjectItemCaseSensitive(j, "fatal");
+        if (cJSON_IsString(fatal)) {
+            /* the child cannot start (a library it needs is missing): its reason becomes
+             * the processor's last error, which calls of its stage report */
+            SP_ERROR("processor %s (pid %ld) cannot start: %s", c->name, (long)pid,
+                     fatal->valuestring);
+            pthread_mutex_lock(&c->pool->mu);
+            snprintf(c->kill_reason, sizeof c->kill_reason, "%s", fatal->valuestring);
+            pthread_mutex_unlock(&c->pool->mu);
+        } else if (cJSON_IsString(r) && !strcmp(r->valuestring, wk_stage_name(c->cfg->stage))) {
             *ready = true;
             handle_ready(c, pid, line, j);
         } else {
@@ -1025,7 +1036,7 @@ sp_code wk_procs_call(wk_procs *p, wk_stage stage, const cJSON *task_json, const
             if (c)
                 break;
             if (hopeless) {
-                char msg[300];
+                char msg[600];
                 snprintf(msg, sizeof msg, "%s", why);
                 pthread_mutex_unlock(&p->mu);
                 *level = WK_LEVEL_TEMPORARY;

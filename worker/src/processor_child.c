@@ -34,6 +34,7 @@ typedef struct child_ctx {
     bool bound;
     bool hugepages;
     wk_backend backend;
+    pf_filcrypto *filcrypto;     /* backend filcrypto: loaded before the ready line */
     pthread_mutex_t mu;          /* tasks, running */
     pthread_cond_t cv;
     pthread_mutex_t out_mu;      /* one answer line at a time on stdout */
@@ -102,7 +103,8 @@ static void *task_main(void *arg)
     child_task *t = arg;
     child_ctx *x = t->ctx;
     wk_stage_env env = { .slot = t->slot, .slots = t->slots, .bound = x->bound,
-                         .hugepages = x->hugepages, .backend = x->backend, .cancel = &t->cancel };
+                         .hugepages = x->hugepages, .backend = x->backend,
+                         .filcrypto = x->filcrypto, .cancel = &t->cancel };
     cJSON *output = NULL;
     wk_level level;
     sp_err err;
@@ -210,6 +212,34 @@ static void handle_request(child_ctx *x, const char *line, size_t len)
     cJSON_Delete(req);
 }
 
+/* Loads libfilcrypto before saying ready, so that a missing library, symbol or version is
+ * a failed start naming the path (a {"fatal"} line the worker records), never a failure
+ * in the middle of a sector. */
+static int load_filcrypto(child_ctx *x, wk_stage stage)
+{
+    pf_error pe;
+    if (pf_filcrypto_open(NULL, stage == WK_STAGE_C2 ? 1u << PF_STAGE_C2 : 0, &x->filcrypto,
+                          &pe) == PF_OK) {
+        SP_INFO("libfilcrypto %s loaded (%s)", pf_filcrypto_path(x->filcrypto),
+                pf_filcrypto_version(x->filcrypto));
+        return 0;
+    }
+    SP_ERROR("backend filcrypto: %s", pe.msg);
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    char msg[700];
+    snprintf(msg, sizeof msg, "backend filcrypto: %s", pe.msg);
+    if (o && cJSON_AddStringToObject(o, "fatal", msg))
+        text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (text) {
+        write_line(x, text);
+        write_line(x, "\n");
+        free(text);
+    }
+    return 1;
+}
+
 /* Binds the process as the worker placed it; fills the description for the ready line. */
 static int bind_from_env(char *desc, size_t len, bool *bound)
 {
@@ -260,6 +290,8 @@ int wk_processor_main(wk_stage stage)
     pthread_mutex_init(&x.mu, NULL);
     pthread_mutex_init(&x.out_mu, NULL);
     pthread_cond_init(&x.cv, NULL);
+    if (x.backend == WK_BACKEND_FILCRYPTO && load_filcrypto(&x, stage) != 0)
+        return 1;
 
     cJSON *ready = cJSON_CreateObject();
     cJSON_AddStringToObject(ready, "ready", wk_stage_name(stage));
@@ -306,5 +338,6 @@ int wk_processor_main(wk_stage stage)
     pthread_cond_destroy(&x.cv);
     pthread_mutex_destroy(&x.out_mu);
     pthread_mutex_destroy(&x.mu);
+    pf_filcrypto_close(x.filcrypto);
     return 0;
 }

@@ -11,11 +11,15 @@
  *   SEALPIPE_PROC_CPUSET, SEALPIPE_PROC_NUMA   its placement ("0-3", "0"; absent when
  *                                              unplaced): the child binds itself to them
  *   SEALPIPE_PROC_CONCURRENT, SEALPIPE_PROC_BACKEND, SEALPIPE_PROC_HUGEPAGES
+ *   SEALPIPE_FILCRYPTO                         the entry's `filcrypto` library, when set
  *
  * Protocol: JSON lines.
  *   child -> worker, first line, within ready_timeout:
  *       {"ready":"pc1","pid":123,"binding":"bound to CPUs 0-3; memory on NUMA node 0"}
  *       (damocles' plain "pc1 processor ready" is accepted from external programs)
+ *       or, when it cannot work at all (its libfilcrypto missing), instead of that line:
+ *       {"fatal":"what is wrong"} and it exits; the text becomes the processor's last
+ *       error, which the stage's calls report once its restarts have all failed
  *   worker -> child: {"id":7,"slot":0,"slots":2,"task":{...}}       (wk_stages.h tasks)
  *                    {"cancel":7}                                   stop task 7 if you can
  *   child -> worker: {"id":7,"output":{...}}
@@ -106,7 +110,7 @@ typedef struct wk_proc_status {
     int starts;                      /* processes started so far */
     int failures;                    /* consecutive exits */
     char binding[256];               /* from the ready line */
-    char last_error[400];            /* why it last went down */
+    char last_error[600];            /* why it last went down */
 } wk_proc_status;
 
 /* Fills up to max entries (config order) and returns the number of processors. */
