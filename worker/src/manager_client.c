@@ -619,6 +619,172 @@ sp_code wk_mgr_report_aborted(wk_mgr *m, uint64_t miner, uint64_t number, const 
     return rc;
 }
 
+/* ---- unseal tasks ------------------------------------------------------------------- */
+
+static cJSON *cid_json(const char *cid)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "/", cid)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static sp_code get_comm(const cJSON *o, const char *key, uint8_t out[32], sp_err *e)
+{
+    const cJSON *a;
+    sp_code rc = sp_json_get_array(o, -1, key, 32, &a, e);
+    if (rc)
+        return rc;
+    if (cJSON_GetArraySize(a) != 32)
+        return sp_fail(e, SP_EINVAL, "%s: %d numbers, not 32", key, cJSON_GetArraySize(a));
+    for (int i = 0; i < 32; i++) {
+        int64_t v;
+        if ((rc = sp_json_get_i64(a, i, key, 0, 255, &v, e)))
+            return rc;
+        out[i] = (uint8_t)v;
+    }
+    return SP_OK;
+}
+
+static sp_code read_unseal_task(const cJSON *r, wk_mgr_unseal_task *t, sp_err *e)
+{
+    const cJSON *sector, *id, *priv, *ticket, *cid;
+    const char *access, *cs;
+    int64_t proof;
+    sp_code rc;
+    memset(t, 0, sizeof *t);
+    if ((rc = sp_json_get_object(r, -1, "Sector", &sector, e)) ||
+        (rc = sp_json_get_object(sector, -1, "ID", &id, e)) ||
+        (rc = sp_json_get_u64(id, -1, "Miner", 0, INT64_MAX, &t->miner, e)) ||
+        (rc = sp_json_get_u64(id, -1, "Number", 0, INT64_MAX, &t->number, e)) ||
+        (rc = sp_json_get_i64(sector, -1, "ProofType", 0, 1000, &proof, e)) ||
+        (rc = sp_json_get_u64(r, -1, "Offset", 0, UINT64_MAX, &t->offset, e)) ||
+        (rc = sp_json_get_u64(r, -1, "Size", 1, UINT64_MAX, &t->size, e)) ||
+        (rc = sp_json_get_object(r, -1, "PrivateInfo", &priv, e)) ||
+        (rc = sp_json_get_str(priv, -1, "AccessInstance", 1, WK_NAME_MAX - 1, &access, e)) ||
+        (rc = sp_json_get_object(r, -1, "Ticket", &ticket, e)) ||
+        (rc = get_rand(ticket, "Ticket", t->ticket, e)) ||
+        (rc = sp_json_get_i64(ticket, -1, "Epoch", INT64_MIN, INT64_MAX, &t->ticket_epoch, e)) ||
+        (rc = get_comm(r, "CommD", t->comm_d, e)) ||
+        (rc = sp_json_opt_u64(r, -1, "TaskID", 0, UINT64_MAX, 0, &t->task_id, e)))
+        return rc;
+    cid = cJSON_GetObjectItemCaseSensitive(r, "PieceCid");
+    if (cJSON_IsObject(cid))
+        cid = cJSON_GetObjectItemCaseSensitive(cid, "/");
+    if (!cJSON_IsString(cid) || !(cs = cid->valuestring)[0] || strlen(cs) >= sizeof t->piece)
+        return sp_fail(e, SP_EINVAL, "PieceCid: expected {\"/\": \"baga...\"}");
+    for (const char *c = cs; *c; c++)
+        if (!isalnum((unsigned char)*c))
+            return sp_fail(e, SP_EINVAL, "PieceCid \"%.80s\" has characters a CID cannot have",
+                           cs);
+    snprintf(t->piece, sizeof t->piece, "%s", cs);
+    snprintf(t->access, sizeof t->access, "%s", access);
+    t->proof_id = (int)proof;
+    return SP_OK;
+}
+
+sp_code wk_mgr_allocate_unseal(wk_mgr *m, const int64_t *miners, int nminers, bool *found,
+                               wk_mgr_unseal_task *out, sp_err *err)
+{
+    static const char method[] = "Venus.AllocateUnsealSector";
+    *found = false;
+    cJSON *p = cJSON_CreateArray(), *spec = cJSON_CreateObject();
+    cJSON *am = nminers ? cJSON_CreateArray() : cJSON_CreateNull();
+    bool ok = p && spec && am;
+    for (int i = 0; ok && i < nminers; i++)
+        ok = push(am, sp_json_i64(miners[i]));
+    if (ok) {
+        cJSON_AddItemToObject(spec, "AllowedMiners", am);
+        am = NULL;
+        ok = cJSON_AddNullToObject(spec, "AllowedProofTypes") != NULL && push(p, spec);
+        spec = NULL;
+    }
+    cJSON_Delete(am);
+    cJSON_Delete(spec);
+    if (!ok) {
+        cJSON_Delete(p);
+        p = NULL;
+    }
+    cJSON *r;
+    sp_code rc = call(m, method, p, &r, err);
+    if (rc)
+        return rc;
+    if (cJSON_IsNull(r)) {
+        cJSON_Delete(r);
+        return SP_OK;
+    }
+    sp_err e;
+    if (read_unseal_task(r, out, &e)) {
+        cJSON_Delete(r);
+        return bad_answer(err, method, &e);
+    }
+    cJSON_Delete(r);
+    *found = true;
+    return SP_OK;
+}
+
+sp_code wk_mgr_acquire_unseal_dest(wk_mgr *m, uint64_t miner, uint64_t number, const char *piece,
+                                   const char *const *candidates, int n, char *store,
+                                   size_t store_len, sp_err *err)
+{
+    static const char method[] = "Venus.AcquireUnsealDest";
+    cJSON *p = params_sid(miner, number), *c = n ? cJSON_CreateArray() : NULL;
+    bool ok = p && push(p, cid_json(piece)) && (!n || c);
+    for (int i = 0; ok && i < n; i++)
+        ok = push(c, cJSON_CreateString(candidates[i]));
+    if (ok && n) {
+        ok = push(p, c);
+        c = NULL;
+    }
+    cJSON_Delete(c);
+    if (!ok) {
+        cJSON_Delete(p);
+        p = NULL;
+    }
+    cJSON *r;
+    sp_code rc = call(m, method, p, &r, err);
+    if (rc)
+        return rc;
+    sp_err e;
+    const char *url;
+    if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) < 1 ||
+        sp_json_get_str(r, 0, "destination", 1, 1024, &url, &e) != SP_OK) {
+        cJSON_Delete(r);
+        sp_fail(&e, SP_EINVAL, "expected [\"store://<store>/unsealed/<piece>\"]");
+        return bad_answer(err, method, &e);
+    }
+    /* store://<store>/unsealed/<piece>: the name of the store is all this worker needs;
+     * the file's place on the store is the manager's fixed layout */
+    const char *name = strncmp(url, "store://", 8) ? NULL : url + 8;
+    const char *slash = name ? strchr(name, '/') : NULL;
+    char want[WK_CID_MAX + 16];
+    snprintf(want, sizeof want, "/unsealed/%s", piece);
+    if (!slash || slash == name || (size_t)(slash - name) >= store_len || strcmp(slash, want)) {
+        sp_fail(&e, SP_EINVAL, "destination \"%.200s\" is not store://<store>%s", url, want);
+        cJSON_Delete(r);
+        return bad_answer(err, method, &e);
+    }
+    snprintf(store, store_len, "%.*s", (int)(slash - name), name);
+    cJSON_Delete(r);
+    return SP_OK;
+}
+
+sp_code wk_mgr_achieve_unseal(wk_mgr *m, uint64_t miner, uint64_t number, const char *piece,
+                              const char *error_info, sp_err *err)
+{
+    cJSON *p = params_sid(miner, number);
+    if (!push(p, cid_json(piece)) || !push(p, cJSON_CreateString(error_info ? error_info : ""))) {
+        cJSON_Delete(p);
+        p = NULL;
+    }
+    cJSON *r;
+    sp_code rc = call(m, "Venus.AchieveUnsealSector", p, &r, err);
+    cJSON_Delete(r);
+    return rc;
+}
+
 sp_code wk_mgr_worker_ping(wk_mgr *m, const char *name, const char *dest, const char *version,
                            const wk_mgr_summary *s, sp_err *err)
 {

@@ -102,6 +102,30 @@ sp_code wk_mgr_report_finalized(wk_mgr *m, uint64_t miner, uint64_t number, sp_e
 sp_code wk_mgr_report_aborted(wk_mgr *m, uint64_t miner, uint64_t number, const char *reason,
                               sp_err *err);
 
+/* Unseal tasks (docs/rpc.md "Unseal tasks"). */
+typedef struct wk_mgr_unseal_task {
+    uint64_t miner, number;
+    int proof_id;
+    char piece[WK_CID_MAX];          /* piece CID */
+    uint64_t offset, size;           /* unpadded bytes in the sector */
+    char access[WK_NAME_MAX];        /* the store holding the sealed sector */
+    uint8_t ticket[32];
+    int64_t ticket_epoch;
+    uint8_t comm_d[32];
+    uint64_t task_id;
+} wk_mgr_unseal_task;
+/* AllocateUnsealSector: *found false when nothing is to be unsealed. */
+sp_code wk_mgr_allocate_unseal(wk_mgr *m, const int64_t *miners, int nminers, bool *found,
+                               wk_mgr_unseal_task *out, sp_err *err);
+/* AcquireUnsealDest: the store (of the candidates, any when n is 0) the data goes to, from
+ * the answer "store://<store>/unsealed/<piece>". */
+sp_code wk_mgr_acquire_unseal_dest(wk_mgr *m, uint64_t miner, uint64_t number, const char *piece,
+                                   const char *const *candidates, int n, char *store,
+                                   size_t store_len, sp_err *err);
+/* AchieveUnsealSector: error_info "" when the data is in place, else what failed. */
+sp_code wk_mgr_achieve_unseal(wk_mgr *m, uint64_t miner, uint64_t number, const char *piece,
+                              const char *error_info, sp_err *err);
+
 typedef struct wk_mgr_summary {
     int threads, empty, paused, running, waiting, errors;
 } wk_mgr_summary;
