@@ -319,7 +319,7 @@ static void *runner_main(void *arg)
                 j = &st->jobs[i];
         if (!j) {
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
+            clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_sec += 1;
             pthread_cond_timedwait(&st->work, &st->mu, &ts);
             continue;
@@ -461,7 +461,7 @@ static void *ticker_main(void *arg)
         pthread_mutex_lock(&st->mu);
         if (!st->stop && !st->poke) {
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
+            clock_gettime(CLOCK_MONOTONIC, &ts);
             uint64_t ns = (uint64_t)ts.tv_nsec + period * 1000000ULL;
             ts.tv_sec += (time_t)(ns / 1000000000ULL);
             ts.tv_nsec = (long)(ns % 1000000000ULL);
@@ -619,8 +619,14 @@ sp_code sm_storage_start(sm_core *core, sm_storage **out, sp_err *err)
     st->core = core;
     pthread_mutex_init(&st->mu, NULL);
     pthread_mutex_init(&st->pub_mu, NULL);
-    pthread_cond_init(&st->wake, NULL);
-    pthread_cond_init(&st->work, NULL);
+    /* waits are timed on the monotonic clock: a wall clock stepped back (NTP, an operator)
+     * must not stall the job runner and the ticker for as long as the step */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&st->wake, &ca);
+    pthread_cond_init(&st->work, &ca);
+    pthread_condattr_destroy(&ca);
     sm_conf *conf = sm_core_conf(core);
     const sm_storage_conf *sc = &conf->storage;
     sp_code rc = sm_l1_new(sc->l1_bytes, &st->l1, err);
