@@ -34,6 +34,13 @@
 #include "sp_log.h"
 
 #define MAX_ROUTES 64
+/* libmicrohttpd 0.9.75 in epoll mode misses a client's hang-up that arrives together with
+ * the last bytes of an unfinished request (it stops reading once a recv returns less than
+ * asked, and the edge-triggered epoll never reports the FIN again), so such a connection
+ * sits in CLOSE_WAIT until its timeout; one packet per connection would then hold a slot
+ * for idle_timeout_s.  A connection receiving a request gets this much silence; between
+ * requests idle_timeout_s applies. */
+#define RECEIVE_TIMEOUT_S 10
 #define MAX_HEADERS 16
 
 enum body_kind { BODY_NONE, BODY_BUF, BODY_FD };
@@ -75,6 +82,7 @@ typedef struct req_ctx {
     bool have_pending;
     bool oversize;
     bool answered; /* a response is queued: later calls have nothing to do */
+    bool counted;  /* received whole (or answered early): counted in inflight */
     size_t limit;
     char *body;
     size_t len, cap;
@@ -451,6 +459,25 @@ static enum MHD_Result queue(sp_http_server *s, struct MHD_Connection *conn, req
     return ok;
 }
 
+static void set_timeout(sp_http_server *s, struct MHD_Connection *conn, bool receiving)
+{
+    unsigned t = s->opts.idle_timeout_s;
+    if (receiving && t > RECEIVE_TIMEOUT_S)
+        t = RECEIVE_TIMEOUT_S;
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, t);
+}
+
+/* The request is in (or answered before its body came): it is in flight until answered,
+ * and shutdown waits for it; a request still arriving is not waited for. */
+static void request_received(sp_http_server *s, struct MHD_Connection *conn, req_ctx *rc)
+{
+    if (rc->counted)
+        return;
+    rc->counted = true;
+    atomic_fetch_add(&s->inflight, 1);
+    set_timeout(s, conn, false);
+}
+
 static void set_pending_text(req_ctx *rc, unsigned status, const char *msg)
 {
     response_free(&rc->pending);
@@ -503,9 +530,12 @@ static enum MHD_Result on_headers(sp_http_server *s, struct MHD_Connection *conn
         return MHD_YES;
     /* Too much to drain, or the client waits for "100 Continue" before sending the body:
      * answer now; MHD then closes the connection rather than read a body. */
-    if (rc->have_pending)
+    if (rc->have_pending) {
+        request_received(s, conn, rc);
         return queue(s, conn, rc, &rc->pending);
+    }
     if (rc->oversize) {
+        request_received(s, conn, rc);
         sp_http_response resp;
         response_init(&resp);
         rc->req.body_too_large = true;
@@ -559,6 +589,7 @@ static enum MHD_Result on_body(sp_http_server *s, req_ctx *rc, const char *data,
 static enum MHD_Result on_complete_request(sp_http_server *s, struct MHD_Connection *conn,
                                            req_ctx *rc)
 {
+    request_received(s, conn, rc);
     if (rc->have_pending)
         return queue(s, conn, rc, &rc->pending);
     sp_http_response resp;
@@ -589,7 +620,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
             return MHD_NO;
         response_init(&rc->pending);
         *con_cls = rc;
-        atomic_fetch_add(&s->inflight, 1);
+        set_timeout(s, conn, true);
         format_peer(conn, rc->peer, sizeof rc->peer);
         rc->req.method = method;
         rc->req.path = url;
@@ -622,18 +653,20 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     response_free(&rc->pending);
     free(rc->body);
+    if (rc->counted)
+        atomic_fetch_sub(&s->inflight, 1);
     free(rc);
-    atomic_fetch_sub(&s->inflight, 1);
 }
 
 static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                              enum MHD_ConnectionNotificationCode toe)
 {
-    (void)conn;
     (void)socket_ctx;
     sp_http_server *s = cls;
     int n = toe == MHD_CONNECTION_NOTIFY_STARTED ? atomic_fetch_add(&s->connections, 1) + 1
                                                  : atomic_fetch_sub(&s->connections, 1) - 1;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        set_timeout(s, conn, true); /* its first request */
     if (s->m_connections)
         sp_metric_set(s->m_connections, NULL, n);
 }
