@@ -15,6 +15,7 @@
 
 #include "sp_fs.h"
 #include "wk_config.h"
+#include "wk_stages.h"
 
 /* libconfig 1.5 leaks the token a syntax error stops at (see sp_config.h). */
 const char *__lsan_default_suppressions(void);
@@ -353,6 +354,40 @@ static void test_schema_and_semantic_errors_together(void **state)
     unload(&l);
 }
 
+/* processors.limitation.timeout.<stage> and the filcrypto backend's keys. */
+static void test_timeouts_and_backend(void **state)
+{
+    (void)state;
+    loaded l;
+    load(&l, BASE "processors = { limitation = { timeout = { pc1 = \"20h\"; c2 = \"90s\"; }; };\n"
+                  "  pc1 = ( { cores = 1; } ); c2 = ( { cores = 1; backend = \"filcrypto\"; "
+                  "filcrypto = \"/opt/fc/libfilcrypto.so\"; } ); };\n");
+    assert_int_equal(l.rc, SP_OK);
+    assert_int_equal(l.c.limit_timeout_ms[WK_STAGE_PC1], 20ULL * 3600 * 1000);
+    assert_int_equal(l.c.limit_timeout_ms[WK_STAGE_C2], 90000);
+    assert_int_equal(l.c.limit_timeout_ms[WK_STAGE_PC2], 0);
+    /* the worker applies the configured limit; unset stages keep the size-based default */
+    assert_int_equal(wk_task_timeout_ms(&l.c, WK_STAGE_C2, 2048), 90000);
+    assert_int_equal(wk_task_timeout_ms(&l.c, WK_STAGE_PC2, 2048),
+                     wk_stage_timeout_ms(WK_STAGE_PC2, 2048));
+    assert_int_equal(l.c.procs[1].backend, WK_BACKEND_FILCRYPTO);
+    assert_string_equal(l.c.procs[1].filcrypto, "/opt/fc/libfilcrypto.so");
+    unload(&l);
+    expect_error(BASE "processors = { limitation = { timeout = { pc1 = \"10ms\"; }; }; };\n",
+                 "test.cfg:4: processors.limitation.timeout.pc1");
+    expect_error(BASE "processors = { limitation = { timeout = { pc3 = \"1h\"; }; }; };\n",
+                 "processors.limitation.timeout.pc3");
+    expect_warning(BASE "processors = { limitation = { timeout = { c1 = \"1h\"; }; }; };\n",
+                   "test.cfg:4: processors.limitation.timeout.c1: stage c1 has no processors, so "
+                   "its tasks run inside the worker and cannot be stopped at the timeout");
+    expect_error(BASE "processors = { pc1 = ( { cores = 1; backend = \"filcrypto\"; } ); };\n",
+                 "test.cfg:4: processors.pc1[0].backend: backend = \"filcrypto\" is only available "
+                 "for c2 processors");
+    expect_error(BASE "processors = { c2 = ( { cores = 1; filcrypto = \"/x.so\"; } ); };\n",
+                 "test.cfg:4: processors.c2[0].filcrypto: filcrypto names a library but backend is "
+                 "not \"filcrypto\"");
+}
+
 static void test_warnings(void **state)
 {
     (void)state;
@@ -471,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_section_errors),
         cmocka_unit_test(test_all_errors_collected),
         cmocka_unit_test(test_schema_and_semantic_errors_together),
+        cmocka_unit_test(test_timeouts_and_backend),
         cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_inherit_and_classes),
         cmocka_unit_test(test_shipped_configs),

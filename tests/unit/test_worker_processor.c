@@ -116,6 +116,12 @@ static int fake_main(const char *mode)
 {
     if (!strcmp(mode, "badexit"))
         return 2;
+    if (!strcmp(mode, "fatal")) {
+        /* what a filcrypto processor says when its library is missing */
+        fake_print("{\"fatal\":\"backend filcrypto: cannot load /nope/libfilcrypto.so: No such "
+                   "file or directory\"}\n");
+        return 1;
+    }
     if (!strcmp(mode, "noready")) {
         for (;;)
             sleep(1);
@@ -540,6 +546,28 @@ static void test_cannot_start(void **state)
     pool_free(&pl);
 }
 
+/* A child that cannot work says why ({"fatal"}) and exits: after its restarts fail, calls
+ * of the stage fail at once with that reason (not just an exit status). */
+static void test_fatal_line(void **state)
+{
+    (void)state;
+    pool pl;
+    pool_start(&pl, "c2 = ( { " FAKE("fatal") " } );", NULL);
+    cJSON *t = task_of("{}"), *out = NULL;
+    wk_level lv;
+    sp_err err;
+    assert_int_equal(wk_procs_call(pl.p, WK_STAGE_C2, t, NULL, &out, &lv, &err), SP_EBUSY);
+    assert_int_equal(lv, WK_LEVEL_TEMPORARY);
+    assert_non_null(strstr(err.msg, "no processor of this stage can start"));
+    assert_non_null(strstr(err.msg, "cannot load /nope/libfilcrypto.so"));
+    wk_proc_status st[1];
+    wk_procs_status(pl.p, st, 1);
+    assert_non_null(strstr(st[0].last_error, "exited with status 1: backend filcrypto: cannot load "
+                                             "/nope/libfilcrypto.so"));
+    cJSON_Delete(t);
+    pool_free(&pl);
+}
+
 typedef struct cancel_arg {
     volatile int *flag;
 } cancel_arg;
@@ -725,7 +753,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_staggered),       cmocka_unit_test(test_ext_lock),
         cmocka_unit_test(test_child_dies),      cmocka_unit_test(test_hung_child),
         cmocka_unit_test(test_garbage),         cmocka_unit_test(test_never_ready),
-        cmocka_unit_test(test_cannot_start),    cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_cannot_start),
+        cmocka_unit_test(test_fatal_line),    cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_stop_in_flight),  cmocka_unit_test(test_pinned),
         cmocka_unit_test(test_in_process),      cmocka_unit_test(test_real_child),
     };
