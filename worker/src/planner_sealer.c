@@ -86,8 +86,11 @@ static cJSON *stage(wk_task *t, wk_stage which, cJSON *task, wk_step *st)
     sp_code rc = wk_task_stage(t, which, task, &out, &level, &err);
     cJSON_Delete(task);
     if (rc != SP_OK) {
-        wk_step_fail(st, level == WK_LEVEL_NONE ? wk_stage_level(rc) : level, "%s: %s",
-                     wk_stage_name(which), err.msg);
+        const char *name = wk_stage_name(which);
+        size_t n = strlen(name);
+        bool named = !strncmp(err.msg, name, n) && err.msg[n] == ':';
+        wk_step_fail(st, level == WK_LEVEL_NONE ? wk_stage_level(rc) : level, "%s%s%s",
+                     named ? "" : name, named ? "" : ": ", err.msg);
         return NULL;
     }
     return out;

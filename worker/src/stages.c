@@ -38,6 +38,10 @@ static sp_code from_pf(sp_err *err, const pf_error *pe, const char *what)
         [PF_EBACKEND] = SP_EPROOF, [PF_EINTERRUPTED] = SP_EBUSY, [PF_EINTERNAL] = SP_EINTERNAL,
     };
     sp_code c = (unsigned)pe->status < PF_STATUS_COUNT ? map[pe->status] : SP_EINTERNAL;
+    /* proofs-ffi messages often start with the stage already ("pc1: cannot reserve") */
+    size_t n = strlen(what);
+    if (!strncmp(pe->msg, what, n) && pe->msg[n] == ':')
+        return sp_fail(err, c ? c : SP_EINTERNAL, "%s", pe->msg);
     return sp_fail(err, c ? c : SP_EINTERNAL, "%s: %s", what, pe->msg);
 }
 

@@ -2,6 +2,7 @@
  * and report each transition, retry temporary failures, pause on permanent ones, give
  * sectors up on abort, clean the location after Finished; plus the operator's pause,
  * resume and abort, and the status line (wk_thread.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -303,13 +304,28 @@ static bool report(wk_thread *t, const wk_sector *rec, const char *prev, const c
     return finalized;
 }
 
+/* True when dir is an empty directory that cannot be removed because a filesystem is
+ * mounted on it (an operator's disk for the sealing data): cleaned as far as it can be. */
+static bool empty_mount_point(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    struct dirent *e;
+    bool empty = true;
+    while (empty && (e = readdir(d)) != NULL)
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
 /* Removes the sector's files from the location and the record from meta.db. */
 static void clean_location(wk_thread *t, wk_sector *rec, const char *why)
 {
     char data[1100];
     sp_err err;
     snprintf(data, sizeof data, "%s/data", t->tcfg->location);
-    if (sp_remove_tree(data, &err) != SP_OK)
+    if (sp_remove_tree(data, &err) != SP_OK && !empty_mount_point(data))
         SP_WARN("thread %d: cleaning %s: %s", t->index, data, err.msg);
     if (wk_meta_clear(t->meta, why, &err) != SP_OK)
         SP_ERROR("thread %d: clearing the record: %s", t->index, err.msg);
