@@ -184,9 +184,11 @@ sp_code wk_admin_start(const wk_admin_opts *o, wk_admin **out, sp_err *err)
     a->o = *o;
     a->token = strdup(o->token);
     sp_code rc = SP_OK;
+    /* The server's default connection cap (4096): idle connections cost a socket, not a
+     * thread, and with a small cap a few dozen idle sockets would lock the operator's CLI
+     * and the metrics scraper out. */
     sp_http_server_opts ho = { .listen = o->listen, .name = "admin", .threads = 1,
-                               .max_connections = 64, .max_body = 64 * 1024,
-                               .metrics = o->metrics };
+                               .max_body = 64 * 1024, .metrics = o->metrics };
     sp_rpc_server_opts ro = { .name = "admin", .max_body = 64 * 1024, .auth = auth,
                               .auth_ctx = a, .scope_names = scope_names, .ctx = a,
                               .metrics = o->metrics };
