@@ -28,14 +28,22 @@ static uint64_t now_us(void)
 }
 
 /* The store's sectorstore.json must name it: a directory holding another store's file
- * (a disk swapped) is not this store.  A directory without one (created after the
- * manager started, or emptied) gets it now, as attach would write it. */
-static bool identity_ok(const sm_store_def *def, char *why, size_t len)
+ * (a disk swapped) is not this store.  A directory without one that never passed a
+ * heartbeat (created after the manager started) gets it now, as attach would write it;
+ * one that passed before and lost it is the bare mount point of an unmounted store (or
+ * a store emptied), and writing the file there would let sectors be persisted onto the
+ * wrong filesystem: it fails instead (found by the fault_store_gone test). */
+static bool identity_ok(const sm_store_def *def, bool may_declare, char *why, size_t len)
 {
     char path[4200], *text = NULL;
     size_t n = 0;
     if (sp_path_join(path, sizeof path, def->path, "sectorstore.json") != 0)
         return false;
+    if (!sp_path_exists(path) && !may_declare) {
+        snprintf(why, len, "%.100s is gone although the store had it: not mounted? (emptied on "
+                 "purpose: write {\"ID\":\"%.32s\"} there)", path, def->name);
+        return false;
+    }
     if (!sp_path_exists(path)) {
         sp_err e;
         if (def->readonly || sm_stores_write_meta(def, &e) != SP_OK)
@@ -58,7 +66,29 @@ static bool identity_ok(const sm_store_def *def, char *why, size_t len)
     return ok;
 }
 
+static void probe(const sm_store_def *def, uint64_t max_latency_ms, bool may_declare,
+                  sm_health_sample *out);
+
 void sm_health_probe(const sm_store_def *def, uint64_t max_latency_ms, sm_health_sample *out)
+{
+    probe(def, max_latency_ms, true, out);
+}
+
+static const char SQL_SEEN_OK[] = "SELECT checks - failures FROM store_health WHERE store = ?1";
+
+bool sm_health_seen_ok(sm_db *db, const char *store)
+{
+    sm_stmt *st;
+    if (sm_db_stmt(db, SQL_SEEN_OK, &st, NULL) != SP_OK)
+        return false;
+    sm_bind_text(st, 1, store);
+    bool seen = sm_step(st, NULL) == 1 && sm_col_i64(st, 0) > 0;
+    sm_stmt_reset(st);
+    return seen;
+}
+
+static void probe(const sm_store_def *def, uint64_t max_latency_ms, bool may_declare,
+                  sm_health_sample *out)
 {
     memset(out, 0, sizeof *out);
     if (!sp_is_dir(def->path)) {
@@ -72,7 +102,7 @@ void sm_health_probe(const sm_store_def *def, uint64_t max_latency_ms, sm_health
         return;
     }
     out->fs_avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-    if (!identity_ok(def, out->error, sizeof out->error))
+    if (!identity_ok(def, may_declare, out->error, sizeof out->error))
         return;
     if (def->readonly) {
         out->ok = true;
@@ -202,7 +232,7 @@ int sm_health_check_all(sm_db *db, uint64_t max_latency_ms, uint64_t cooldown_ms
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
         sm_health_sample s;
-        sm_health_probe(&v[i].def, max_latency_ms, &s);
+        probe(&v[i].def, max_latency_ms, !sm_health_seen_ok(db, v[i].def.name), &s);
         failed += !s.ok;
         if (sm_health_record(db, v[i].def.name, &s, cooldown_ms, &err) != SP_OK)
             SP_WARN("heartbeat of store %s: %s", v[i].def.name, err.msg);

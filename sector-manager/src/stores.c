@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "sm_health.h"
 #include "sm_placement.h"
 #include "sm_policy.h"
 #include "sp_fs.h"
@@ -305,8 +306,10 @@ static sp_code source_in(sm_db *db, const char *name, char out[8], sp_err *err)
 }
 
 /* Config stores get a sectorstore.json too, when their directory is visible here and has
- * none; a problem is only logged (the store works without it). */
-static void declare_meta(const sm_store_def *d)
+ * none; a problem is only logged (the store works without it).  A store that passed
+ * heartbeats before had one: its directory without it is an unmounted store's mount
+ * point, which must not be made to look like the store. */
+static void declare_meta(sm_db *db, const sm_store_def *d)
 {
     char meta[4200];
     sp_err e;
@@ -315,6 +318,11 @@ static void declare_meta(const sm_store_def *d)
     if (sp_path_exists(meta)) {
         if (check_meta(d, meta, &e) != SP_OK)
             SP_WARN("store %s: %s", d->name, e.msg);
+        return;
+    }
+    if (sm_health_seen_ok(db, d->name)) {
+        SP_WARN("store %s: %s is gone although the store had it; not writing it again (is the "
+                "store mounted?)", d->name, meta);
         return;
     }
     if (sm_stores_write_meta(d, &e) != SP_OK)
@@ -338,7 +346,7 @@ sp_code sm_stores_sync_config(sm_db *db, const sm_store_def *defs, size_t n, sp_
         }
         if ((rc = upsert_in(db, &defs[i], "config", err)))
             goto fail;
-        declare_meta(&defs[i]);
+        declare_meta(db, &defs[i]);
     }
     /* Config stores that left the config are forgotten (their sectors keep the name). */
     sm_stmt *s;
