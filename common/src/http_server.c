@@ -658,6 +658,19 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(rc);
 }
 
+/* libmicrohttpd's own decoding turns %00 into a NUL, which silently cuts the path short
+ * ("/pieces/<cid>%00.cfg" would reach the handler as "/pieces/<cid>").  A path holding
+ * one is left undecoded: its '%' makes every handler's name check refuse it. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    for (const char *p = strchr(s, '%'); p; p = strchr(p + 1, '%'))
+        if (p[1] == '0' && p[2] == '0')
+            return strlen(s);
+    return MHD_http_unescape(s);
+}
+
 static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                              enum MHD_ConnectionNotificationCode toe)
 {
@@ -848,6 +861,7 @@ sp_code sp_http_server_start(sp_http_server *s, sp_err *err)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, s,
         MHD_OPTION_NOTIFY_CONNECTION, connection_event, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)sigpipe_ignored,
         MHD_OPTION_END);
     if (!s->daemon) {
