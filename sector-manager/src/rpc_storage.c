@@ -17,6 +17,7 @@
 #include "sm_rpc.h"
 #include "sm_sectors.h"
 #include "sm_storage.h"
+#include "sm_stores.h"
 #include "sm_tokens.h"
 #include "sm_unseal.h"
 #include "sp_fs.h"
@@ -201,6 +202,14 @@ static sp_code h_job_start(sp_rpc_call *call, cJSON **result, sp_err *err)
         return sp_fail(err, SP_EINVAL, "Kind: \"%.32s\" is not a storage job (index, copies, reconcile, "
                        "moves, scrub, gc-mark, gc-sweep, unseal, health, redeclare)", kind);
     req.kind = (sm_job_kind)k;
+    /* Store narrows the job to one store: a name no store has would silently match none. */
+    if (*store) {
+        sm_store_info info;
+        if (!sm_store_name_valid(store))
+            return sp_fail(err, SP_EINVAL, "Store: \"%.80s\" is not a store name", store);
+        if ((rc = sm_stores_get(c->db, store, &info, err)))
+            return rc;
+    }
     snprintf(req.store, sizeof req.store, "%s", store);
     sm_storage *st = service(c, err);
     uint64_t id;
