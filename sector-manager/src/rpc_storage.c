@@ -677,7 +677,8 @@ static sp_code h_index_rebuild(sp_rpc_call *call, cJSON **result, sp_err *err)
     return SP_OK;
 }
 
-#define W SM_SCOPE_WORKER
+/* docs/rpc.md: the admin scope is everything, worker methods included. */
+#define W (SM_SCOPE_WORKER | SM_SCOPE_ADMIN)
 #define A SM_SCOPE_ADMIN
 
 const sp_rpc_method sm_rpc_storage_methods[] = {
