@@ -163,7 +163,7 @@ expect() {
 }
 # valid tokens: allowed where their scope is, forbidden elsewhere
 declare -A WANT_W=([worker-rpc]=ok [admin-rpc]=403 [unseal-rpc]=ok [pieces]=ok [piece]=ok [ipfs]=ok [worker-admin]=ok)
-declare -A WANT_A=([worker-rpc]=ok [admin-rpc]=ok [unseal-rpc]=403 [pieces]=ok [piece]=ok [ipfs]=ok [worker-admin]=401)
+declare -A WANT_A=([worker-rpc]=ok [admin-rpc]=ok [unseal-rpc]=ok [pieces]=ok [piece]=ok [ipfs]=ok [worker-admin]=401)
 declare -A WANT_R=([worker-rpc]=403 [admin-rpc]=403 [unseal-rpc]=403 [pieces]=403 [piece]=ok [ipfs]=ok [worker-admin]=401)
 for r in "${ROUTES[@]}"; do
     expect "$r" "Bearer $W" "${WANT_W[$r]}" "worker token"

@@ -478,7 +478,7 @@ static void note(tally *t, const hcase *c, const char *why)
 typedef struct target {
     sp_rpc_server *rpc;
     const char *token;        /* admin: Sealpipe.* and the probe; Worker.* */
-    const char *venus_token;  /* worker scope: Venus.* (the unseal methods take no other) */
+    const char *venus_token;  /* worker scope: Venus.*, as workers call them */
     const char *probe_method; /* the good request served after each bad one */
     const char *probe_key;    /* a key its result must have */
 } target;
