@@ -18,7 +18,19 @@ struct wk_mgr {
     sp_rpc_client *rpc;
     char *base;      /* "http://host:port" without a trailing slash */
     char *token;
+    int down;        /* the last call got no answer at all (atomic) */
 };
+
+bool wk_mgr_down(wk_mgr *m)
+{
+    return m && __atomic_load_n(&m->down, __ATOMIC_ACQUIRE);
+}
+
+/* Remembers whether the manager answered (any answer, errors included). */
+static void note_answer(wk_mgr *m, sp_code rc)
+{
+    __atomic_store_n(&m->down, rc == SP_ENET || rc == SP_ETIMEOUT, __ATOMIC_RELEASE);
+}
 
 sp_code wk_mgr_new(const char *url, const char *token, wk_mgr **out, sp_err *err)
 {
@@ -108,6 +120,7 @@ static sp_code call(wk_mgr *m, const char *method, cJSON *params, cJSON **result
         return sp_fail(err, SP_ENOMEM, "%s: out of memory building the request", method);
     sp_code rc = sp_rpc_client_call(m->rpc, method, params, result, &rpc_code, err);
     cJSON_Delete(params);
+    note_answer(m, rc);
     if (rc == SP_ERPC) {
         /* docs/rpc.md "Errors": internal errors (-32603) and a verifier that could not
          * run (-32008) are worth a retry, so they become temporary codes here */
@@ -828,6 +841,7 @@ sp_code wk_mgr_fetch_piece(wk_mgr *m, const char *cid, int fd, uint64_t size, sp
                            .stall_timeout_s = 120, .retries = 3 };
     sp_http_get_result res;
     sp_code rc = sp_http_get_to_fd(url, &o, fd, &res, err);
+    note_answer(m, rc);
     if (rc)
         return sp_err_prefix(err, "piece %s", cid);
     if (res.bytes != size)

@@ -45,6 +45,9 @@ struct wk_thread {
     /* the manager does not answer: the current backoff (0: it answers) and since when */
     uint64_t mgr_backoff_ms;
     uint64_t mgr_down_since;
+    /* a state report was skipped or lost while the manager was away: report the current
+     * state once it answers again */
+    bool report_owed;
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -276,6 +279,13 @@ static bool report(wk_thread *t, const wk_sector *rec, const char *prev, const c
 {
     if (!wk_sector_allocated(rec) || !t->sh->mgr || !t->planner->reports)
         return false;
+    if (wk_mgr_down(t->sh->mgr)) {
+        /* a report waits; a frozen manager would hold the sector for a whole timeout */
+        SP_DEBUG("thread %d: the manager is unreachable; %s is reported once it is back",
+                 t->index, wk_state_name(rec->state));
+        t->report_owed = true;
+        return false;
+    }
     wk_mgr_report r = { .instance = t->sh->instance, .location = t->tcfg->location,
                         .prev = prev, .next = wk_state_name(rec->state), .event = event,
                         .level = level, .desc = desc };
@@ -299,8 +309,10 @@ static bool report(wk_thread *t, const wk_sector *rec, const char *prev, const c
     if (rc != SP_OK) {
         SP_WARN("thread %d: %s: could not report %s to the manager (carrying on): %s", t->index,
                 name, wk_state_name(rec->state), err.msg);
+        t->report_owed |= rc == SP_ENET || rc == SP_ETIMEOUT;
         return false;
     }
+    t->report_owed = false;
     return finalized;
 }
 
@@ -450,10 +462,11 @@ static void manager_unreachable(wk_thread *t, const wk_sector *rec, const wk_ste
     wait_ms(t, wait);
 }
 
-/* The step ran without a transport failure: the manager answers (again). */
+/* The step ran without a transport failure: the manager answers again when its client
+ * says so (a stage that needs no manager proves nothing). */
 static void manager_reachable(wk_thread *t)
 {
-    if (!t->mgr_backoff_ms)
+    if (!t->mgr_backoff_ms || wk_mgr_down(t->sh->mgr))
         return;
     SP_INFO("thread %d: the manager answers again after %llus", t->index,
             (unsigned long long)((sp_now_ms() - t->mgr_down_since) / 1000));
@@ -531,8 +544,32 @@ static void handle_failure(wk_thread *t, wk_sector *rec, const wk_step *st)
     }
 }
 
+/* Reports the current state after reports were skipped while the manager was away, so
+ * that its view catches up without waiting for the next transition.  False when the
+ * manager dropped the sector meanwhile (the sector is given up). */
+static bool resync(wk_thread *t, wk_sector *rec)
+{
+    if (!t->report_owed || !t->sh->mgr || wk_mgr_down(t->sh->mgr))
+        return true;
+    char reason[WK_ERROR_MAX], name[64];
+    name_of(rec, name, sizeof name);
+    t->report_owed = false;
+    if (!wk_sector_allocated(rec) || rec->state == WK_ST_FINISHED || rec->state == WK_ST_ABORTED)
+        return true;
+    SP_INFO("thread %d: %s: reporting %s, which the manager missed while it was away", t->index,
+            name, wk_state_name(rec->state));
+    if (!report(t, rec, wk_state_name(rec->state), "", NULL, NULL, reason, sizeof reason))
+        return true;
+    snprintf(rec->abort_reason, sizeof rec->abort_reason, "manager: %.490s",
+             reason[0] ? reason : "the manager finalized the sector");
+    drop_sector(t, rec, true);
+    return false;
+}
+
 static void run_step(wk_thread *t, wk_sector *rec)
 {
+    if (!resync(t, rec))
+        return;
     wk_sector work = *rec;
     wk_task tk;
     wk_step st;

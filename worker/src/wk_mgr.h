@@ -30,6 +30,10 @@ typedef struct wk_mgr wk_mgr;
 sp_code wk_mgr_new(const char *url, const char *token, wk_mgr **out, sp_err *err);
 void wk_mgr_free(wk_mgr *m);
 
+/* True when the last call (of any thread) got no answer at all: the manager is down or
+ * unreachable.  Callers skip what can wait (state reports) until a call answers again. */
+bool wk_mgr_down(wk_mgr *m);
+
 /* Reads a token from a file (first line, surrounding white space removed); warns when
  * the file can be read by others. */
 sp_code wk_mgr_read_token(const char *path, char **out, sp_err *err);
