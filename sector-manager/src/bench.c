@@ -1,4 +1,5 @@
 /* bench.c — `sector-manager bench rpc`: a JSON-RPC load generator for the manager.
+ * (--method workers, the traffic of simulated workers at their real rates, is bench_load.c.)
  *
  * Each client is a thread with one keep-alive HTTP/1.1 connection, sending the next
  * request as soon as the answer to the previous one is in (closed loop), so the rate
@@ -24,6 +25,9 @@
 #include "sm_cli.h"
 #include "sm_home.h"
 #include "sp_fs.h"
+
+/* --method workers: a whole cluster's traffic from simulated workers (bench_load.c). */
+int sm_cmd_bench_workers(int argc, char **argv);
 
 enum bench_method { B_ALLOC, B_REPORT, B_MIXED, B_PING };
 
@@ -294,6 +298,10 @@ int sm_cmd_bench_rpc(int argc, char **argv)
         { "miner", required_argument, NULL, 'M' }, { 0 },
     };
     const char *cmd = "bench rpc";
+    for (int i = 1; i < argc; i++)
+        if ((!strcmp(argv[i], "--method") && i + 1 < argc && !strcmp(argv[i + 1], "workers")) ||
+            !strcmp(argv[i], "--method=workers"))
+            return sm_cmd_bench_workers(argc, argv);
     bench_cfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.clients = 32;
@@ -326,7 +334,7 @@ int sm_cmd_bench_rpc(int argc, char **argv)
             else if (strcmp(optarg, "ping") == 0)
                 cfg.method = B_PING;
             else
-                return sm_cli_usage(cmd, "--method must be alloc, report, mixed or ping");
+                return sm_cli_usage(cmd, "--method must be alloc, report, mixed, ping or workers");
             break;
         default: return sm_cli_usage(cmd, "unknown option");
         }
