@@ -115,6 +115,8 @@ if want storage; then
     fi
 fi
 
+{ [ -z "${BENCH_ONLY:-}" ] || want load; } && run load sh "$ROOT/scripts/bench_load.sh" && row "load 1000x32 x1" "simulated workers: requests/s, p99 ms, errors, peak RSS KiB" "$(jq -r 'select(.Speed == 1) | "\(.PerSecond | floor), \(.P99Ms), \(.Errors), \(.ManagerPeakRSSKiB)"' "$OUT/load.json")"
+
 echo
 echo "== sealpipe bench on $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), load average now $(load)"
 printf '%-16s %-56s %s\n' BENCH HEADLINE VALUE
