@@ -144,7 +144,10 @@ static const char SQL_MINER_GET[] =
 static const char SQL_MINER_ADVANCE[] =
     "UPDATE miners SET next_number = ?2, allocated = allocated + 1 WHERE actor = ?1";
 /* ?3 = SM_NUMBER_BLOCK, ?4 = now, ?5 = SM_NUMBER_BLOCK_MAX.  Every SET expression sees
- * the row as it was before the update. */
+ * the row as it was before the update.  The raise happens in its own transaction after
+ * the read one, so several allocators may find the limit reached at once: only the first
+ * raises it (the WHERE), the others find room when they read again, so the limit stays
+ * within one step of next_number (the race showed under valgrind's scheduling). */
 static const char SQL_MINER_RAISE[] =
     "INSERT INTO miners (actor, next_number, durable_limit, raised_ms, block) "
     "VALUES (?1, ?2, ?2 + ?3, ?4, ?3) ON CONFLICT (actor) DO UPDATE SET "
@@ -152,7 +155,8 @@ static const char SQL_MINER_RAISE[] =
     "next_number = max(next_number, ?2), "
     "durable_limit = max(durable_limit, next_number, ?2) + "
     "  CASE WHEN ?4 - raised_ms < 1000 THEN min(block * 2, ?5) ELSE ?3 END, "
-    "raised_ms = ?4";
+    "raised_ms = ?4 "
+    "WHERE durable_limit <= max(next_number, ?2)";
 static const char SQL_SECTOR_NEW[] =
     "INSERT INTO sectors (miner, number, proof_type, state, created_ms, updated_ms) "
     "VALUES (?1, ?2, ?3, 'Allocated', ?4, ?4)";
