@@ -166,6 +166,60 @@ out:
     return rc;
 }
 
+/* The sector numbers the database being replaced handed out, per miner: its durable limit
+ * (every number given is below it) and one past its highest sector.  A missing or
+ * unreadable database gives none (a restore after losing it).  Returns the count. */
+typedef struct miner_limit {
+    int64_t actor, limit;
+} miner_limit;
+
+static size_t old_limits(const char *db_path, miner_limit *out, size_t max)
+{
+    sqlite3 *db = NULL;
+    size_t n = 0;
+    if (access(db_path, F_OK) != 0 ||
+        sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return 0;
+    }
+    static const char sql[] =
+        "SELECT actor, max(next_number, durable_limit) FROM miners "
+        "UNION ALL SELECT miner, max(number) + 1 FROM sectors GROUP BY miner";
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+        while (n < max && sqlite3_step(s) == SQLITE_ROW) {
+            out[n].actor = sqlite3_column_int64(s, 0);
+            out[n].limit = sqlite3_column_int64(s, 1);
+            n++;
+        }
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+static const char SQL_KEEP_LIMIT[] =
+    "INSERT INTO miners (actor, next_number, durable_limit) VALUES (?1, ?2, ?2) "
+    "ON CONFLICT (actor) DO UPDATE SET durable_limit = max(durable_limit, ?2)";
+
+/* Raises the restored database's numbering above what the replaced one handed out:
+ * workers may hold sectors numbered after the backup (found by fault_manager_restore: a
+ * miner added after the backup started again at 0 and a number was handed out twice). */
+static sp_code keep_limits(sm_db *db, const miner_limit *v, size_t n, sp_err *err)
+{
+    sm_stmt *s;
+    for (size_t i = 0; i < n; i++) {
+        sp_code rc = sm_db_stmt(db, SQL_KEEP_LIMIT, &s, err);
+        if (rc)
+            return rc;
+        sm_bind_i64(s, 1, v[i].actor);
+        sm_bind_i64(s, 2, v[i].limit);
+        if ((rc = sm_step_done(s, err)))
+            return rc;
+    }
+    return SP_OK;
+}
+
 sp_code sm_backup_restore(const char *backup, const char *db_path, sm_backup_info *info, sp_err *err)
 {
     sp_code rc = sm_backup_check(backup, info, err);
@@ -176,13 +230,21 @@ sp_code sm_backup_restore(const char *backup, const char *db_path, sm_backup_inf
     uint64_t copied = 0;
     if ((rc = sp_copy_file(backup, tmp, &copied, err)))
         return rc;
-    /* Bring it to this program's schema and make the next start treat it as a crash. */
+    /* Bring it to this program's schema and make the next start treat it as a crash;
+     * keep every miner's numbering above what the replaced database handed out. */
+    enum { MAX_LIMITS = 4096 };
+    miner_limit *limits = calloc(MAX_LIMITS, sizeof *limits);
+    size_t nlimits = limits ? old_limits(db_path, limits, MAX_LIMITS) : 0;
     sm_db *db = NULL;
     sm_db_opts o = { .path = tmp };
     if ((rc = sm_db_open(&o, &db, err)))
         goto fail;
     rc = sm_db_exec(db, "INSERT INTO meta (key, value) VALUES ('clean_shutdown', '0') "
                         "ON CONFLICT (key) DO UPDATE SET value = '0'", err);
+    if (!rc && nlimits)
+        rc = keep_limits(db, limits, nlimits, err);
+    free(limits);
+    limits = NULL;
     info->schema_version = sm_db_schema_version(db);
     sm_db_close(db);
     if (rc)
@@ -207,6 +269,7 @@ sp_code sm_backup_restore(const char *backup, const char *db_path, sm_backup_inf
     }
     return sync_parent(db_path, err);
 fail:
+    free(limits);
     unlink(tmp);
     return rc;
 }

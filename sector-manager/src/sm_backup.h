@@ -7,10 +7,11 @@
  * Restore: only while the daemon is stopped (the caller holds the home's lock).  The
  * backup must pass integrity_check and have a schema this program knows; it is copied
  * next to the database, brought to the newest schema, marked as not cleanly shut down
- * (so the next start continues every miner's sector numbers above its durable limit:
- * numbers handed out after the backup are never reused, up to the size of one number
- * block per miner), the old database's -wal and -shm are removed and the copy is renamed
- * over it.
+ * (so the next start continues every miner's sector numbers above its durable limit),
+ * every miner's durable limit is raised to what the database being replaced had handed
+ * out (when that one can still be read: numbers given after the backup, to miners the
+ * backup does not know included, are never given again), the old database's -wal and
+ * -shm are removed and the copy is renamed over it.
  */
 #ifndef SM_BACKUP_H
 #define SM_BACKUP_H
