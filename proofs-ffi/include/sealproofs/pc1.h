@@ -185,6 +185,38 @@ pf_status pf_pc1(int proof_id, const char *cache_dir, uint64_t sector_id,
                  const char *parent_cache_dir, const pf_sdr_options *opts, pf_pc1_output *out,
                  pf_error *err);
 
+/* ---- Batched PC1 ------------------------------------------------------------------------------
+ * Several sectors of one proof labeled together: their SHA-256 chains interleaved on each
+ * hashing core (multi-buffer SHA-NI, 2/4/8 lanes), layer buffers node-interleaved so one
+ * read of a parent serves every sector of the batch.  Per sector, the files, bytes, marker,
+ * lock and resume rules are exactly those of pf_pc1: a sector's layers are written
+ * atomically to its own cache_dir, and a re-run of a batch (or a single pf_pc1) continues
+ * each sector from its own last complete layer.  Memory per sector is that of pf_pc1. */
+#define PF_PC1_BATCH_MAX 128
+
+typedef struct pf_pc1_batch_sector {
+    /* in */
+    const char *cache_dir;
+    uint64_t sector_id;
+    uint8_t prover_id[32];
+    uint8_t ticket[32];
+    uint8_t comm_d[32];
+    const volatile int *cancel;  /* non-NULL, non-zero: this sector stops (PF_EINTERRUPTED,
+                                    its complete layers stay); the others go on */
+    /* out */
+    pf_status status;            /* PF_OK: out is filled; else err says why */
+    pf_error err;
+    pf_pc1_output out;
+} pf_pc1_batch_sector;
+
+/* Runs PC1 for n sectors (1..PF_PC1_BATCH_MAX) of proof_id together.  opts as for pf_pc1
+ * (opts->cancel stops the whole batch).  Returns PF_OK when every sector's status is PF_OK;
+ * otherwise the first failing status, with err naming the sector, and each sector's own
+ * status/err says what happened to it (a sector that fails alone — bad directory, its
+ * cancel flag, its disk full — does not stop the others). */
+pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
+                       const char *parent_cache_dir, const pf_sdr_options *opts, pf_error *err);
+
 /* Serialized form: magic "SPC1", u32 version, then the fields little-endian, then the
  * first 8 bytes of SHA-256 over everything before it; PF_PC1_OUTPUT_ENCODED_LEN bytes. */
 #define PF_PC1_OUTPUT_ENCODED_LEN 156
