@@ -413,9 +413,11 @@ int sm_daemon_run(const char *home_arg, const char *config_arg)
     if (sm_home_resolve(home_arg, &d.home, &err) != SP_OK)
         goto fail;
     snprintf(d.cfg_path, sizeof d.cfg_path, "%s", config_arg && *config_arg ? config_arg : d.home.cfg);
-    if (!sp_is_dir(d.home.dir)) {
-        sp_fail(&err, SP_ENOTFOUND, "%s is not a manager home; create it with `sector-manager init "
-                "--home %s`", d.home.dir, d.home.dir);
+    if (!sp_is_dir(d.home.dir) || (!(config_arg && *config_arg) && access(d.home.cfg, F_OK))) {
+        sp_fail(&err, SP_ENOTFOUND, "%s is not a manager home (%s); create it with "
+                "`sector-manager init --home %s`", d.home.dir,
+                sp_is_dir(d.home.dir) ? "it has no manager.cfg" : "no such directory",
+                d.home.dir);
         goto fail;
     }
     if (lock_home(&d, &err) != SP_OK || load_conf(&d, &conf, &err) != SP_OK)

@@ -17,6 +17,14 @@ command -v jq >/dev/null || { echo "jq is not installed"; exit 77; }
 [ -x "$SEALPROOF" ] || { echo "sealproof is not built"; exit 77; }
 
 H="$T/home"
+# before init: a missing home and an empty one (as systemd creates it) are named as such
+"$SM" run --home "$H" 2>"$T/nohome.err" && fail "run in a missing home started"
+grep -q "$H is not a manager home (no such directory); create it with \`sector-manager init --home $H\`" \
+    "$T/nohome.err" || fail "missing home: $(cat "$T/nohome.err")"
+mkdir -p "$H"
+"$SM" run --home "$H" 2>"$T/nohome.err" && fail "run in an empty home started"
+grep -q "$H is not a manager home (it has no manager.cfg)" "$T/nohome.err" ||
+    fail "empty home: $(cat "$T/nohome.err")"
 "$SM" init --home "$H" >"$T/init.out"
 WTOKEN=$(cat "$H/worker.token")
 assert_eq "$(tail -n1 "$T/init.out")" "$WTOKEN" "init prints the worker token last"
