@@ -68,7 +68,9 @@ if [ "$HANG_S" -gt 0 ]; then
     c1_sector=$(threads | jq -r '.[] | select(.state == "SeedAssigned") | .sector' | head -n1)
     kill -STOP "$MPID"
     touch "$T/pause/c1.resume"
-    sp_wait_for 60 grep -q "$c1_sector: C1Done -> C2Done" "$T/worker.log" ||
+    # the first call to the frozen manager (the report of C1Done) waits out the RPC
+    # timeout (60 s) before the worker knows; C2 must still be done while it is frozen
+    sp_wait_for $((HANG_S - 10)) grep -q "$c1_sector: C1Done -> C2Done" "$T/worker.log" ||
         fail "$c1_sector did not go through C2 while the manager was frozen"
     watch_threads "$HANG_S"
     grep -Eq "the manager does not answer \(.*(timed out|Timeout|timeout)" "$T/worker.log" ||

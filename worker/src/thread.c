@@ -218,7 +218,14 @@ bool wk_task_interrupted(const wk_task *tk)
 
 void wk_task_activity(wk_task *tk, const char *what)
 {
-    set_activity(tk->thread, "waiting", "%s", what);
+    wk_thread *t = tk->thread;
+    /* while the manager is away the status keeps saying so between two tries, instead of
+     * flickering to what the step asks of it */
+    if (t->mgr_backoff_ms)
+        set_activity(t, "waiting", "manager unreachable for %llus, trying again: %s",
+                     (unsigned long long)((sp_now_ms() - t->mgr_down_since) / 1000), what);
+    else
+        set_activity(t, "waiting", "%s", what);
 }
 
 const volatile int *wk_task_cancel_flag(const wk_task *tk)
@@ -574,7 +581,8 @@ static void run_step(wk_thread *t, wk_sector *rec)
     wk_task tk;
     wk_step st;
     task_paths(t, &tk, &work);
-    set_activity(t, "running", "%s", wk_state_stage(rec->plan, rec->state));
+    if (!t->mgr_backoff_ms)
+        set_activity(t, "running", "%s", wk_state_stage(rec->plan, rec->state));
     t->planner->exec(&tk, &st);
     /* a step cut short by stop or abort is neither a result nor a failure */
     if (interrupted(t) && st.kind != WK_STEP_EVENT)
