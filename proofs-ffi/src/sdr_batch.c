@@ -30,7 +30,7 @@ pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
             first = s->status;
             if (err) {
                 err->status = first;
-                snprintf(err->msg, sizeof err->msg, "pc1 batch: sector %d (%.200s): %.300s", i,
+                snprintf(err->msg, sizeof err->msg, "pc1 batch: sector %d (%.100s): %.300s", i,
                          s->cache_dir ? s->cache_dir : "?", s->err.msg);
             }
         }
