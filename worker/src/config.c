@@ -763,6 +763,20 @@ static void read_proc(reader *r, wk_stage stage, int index, const config_setting
     check_proc(r, p, e);
 }
 
+/* A batch task only means something to seal-worker's own pc1 processor. */
+static void check_batches(reader *r)
+{
+    const wk_config *c = r->c;
+    for (int i = 0; i < c->nprocs; i++) {
+        const wk_proc_cfg *p = &c->procs[i];
+        if (p->stage == WK_STAGE_PC1 && !p->invalid && p->batch > 1 && p->bin)
+            wk_diags_warn_at(r->d, sp_config_lookup(p->setting, "batch"), NULL,
+                             "batch = %d with bin = \"%s\": batch tasks ({\"sectors\":[...]}) are "
+                             "understood by seal-worker's own pc1 processor; make sure this "
+                             "program answers them", p->batch, p->bin);
+    }
+}
+
 static void read_processors(reader *r, const config_setting_t *root)
 {
     wk_config *c = r->c;
@@ -788,6 +802,7 @@ static void read_processors(reader *r, const config_setting_t *root)
         for (int j = 0; j < config_setting_length(g); j++)
             read_proc(r, (wk_stage)stage, j, config_setting_get_elem(g, (unsigned)j));
     }
+    check_batches(r);
     /* a timeout only reaches tasks that run in a processor child (one that can be killed) */
     for (int s = 0; s < WK_STAGE_COUNT; s++) {
         if (!c->limit_timeout_ms[s])

@@ -347,8 +347,9 @@ static void handle_tree_d_built(wk_task *t, wk_step *st)
 
 /* ---- TicketAssigned: PC1 ---------------------------------------------------------------- */
 
-/* The PC1 call sits behind this one function, so that a batching pc1 backend (issue 11)
- * replaces the stage call without touching the handler. */
+/* The PC1 call sits behind this one function.  With batch = N on the pc1 processors the
+ * call waits in the pool's batcher and runs inside a batch task (wk_batcher.h); the
+ * answer is still this sector's own {pc1out} or its own error. */
 static cJSON *pc1_call(wk_task *t, cJSON *task, wk_step *st)
 {
     return stage(t, WK_STAGE_PC1, task, st);

@@ -25,6 +25,7 @@
 #include "sp_fs.h"
 #include "sp_json.h"
 #include "sp_log.h"
+#include "wk_batcher.h"
 #include "wk_bind.h"
 #include "wk_processor.h"
 #include "wk_stages.h"
@@ -92,6 +93,7 @@ struct wk_procs {
     bool supervisor_joinable;
     pthread_t supervisor;
     uint64_t next_id;
+    wk_batcher *batcher;         /* pc1 batches (wk_batcher.h); NULL: no batching */
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -709,6 +711,26 @@ static sp_code init_child(wk_procs *p, child *c, const wk_proc_cfg *pc, sp_err *
     return rc;
 }
 
+/* pc1 entries with batch = N > 1: their calls gather in a batcher, which may run as many
+ * batches at once as the pc1 children have slots (within limitation.concurrent.pc1). */
+static sp_code start_batcher(wk_procs *p, sp_err *err)
+{
+    if (!wk_batch_enabled(p->o.cfg))
+        return SP_OK;
+    wk_batch_entry *e = calloc((size_t)p->nchildren + 1, sizeof *e);
+    if (!e)
+        return sp_fail(err, SP_ENOMEM, "processors: out of memory");
+    int n = 0;
+    for (int i = 0; i < p->nchildren; i++)
+        if (p->children[i].cfg->stage == WK_STAGE_PC1)
+            e[n++] = (wk_batch_entry){ .cfg = p->children[i].cfg,
+                                       .slots = p->children[i].concurrent };
+    sp_code rc = wk_batcher_new(p, e, n, p->o.cfg->limit_concurrent[WK_STAGE_PC1], &p->batcher,
+                                err);
+    free(e);
+    return rc;
+}
+
 sp_code wk_procs_start(const wk_procs_opts *opts, wk_procs **out, sp_err *err)
 {
     *out = NULL;
@@ -752,6 +774,8 @@ sp_code wk_procs_start(const wk_procs_opts *opts, wk_procs **out, sp_err *err)
         goto fail;
     }
     p->supervisor_joinable = true;
+    if ((rc = start_batcher(p, err)) != SP_OK)
+        goto fail;
     *out = p;
     return SP_OK;
 fail:
@@ -763,6 +787,8 @@ void wk_procs_stop(wk_procs *p)
 {
     if (!p)
         return;
+    /* calls waiting for a batch fail now; running batches end with their children */
+    wk_batcher_stop(p->batcher);
     pthread_mutex_lock(&p->mu);
     if (p->stopping && !p->supervisor_joinable) {
         pthread_mutex_unlock(&p->mu);
@@ -809,6 +835,7 @@ void wk_procs_stop(wk_procs *p)
             c->reader_joinable = false;
         }
     }
+    wk_batcher_join(p->batcher);
 }
 
 void wk_procs_free(wk_procs *p)
@@ -816,6 +843,7 @@ void wk_procs_free(wk_procs *p)
     if (!p)
         return;
     wk_procs_stop(p);
+    wk_batcher_free(p->batcher);
     for (int i = 0; i < p->nchildren; i++) {
         child *c = &p->children[i];
         free_strv(c->argv);
@@ -870,13 +898,14 @@ static bool stage_admits(wk_procs *p, wk_stage stage, uint64_t *wait_ms)
 
 /* Under mu: the best child for the stage, or NULL.  *none_alive is set when no child of
  * the stage can be expected to become ready (all failed to start repeatedly). */
-static child *pick_child(wk_procs *p, wk_stage stage, bool *hopeless, const char **why)
+static child *pick_child(wk_procs *p, wk_stage stage, const wk_proc_cfg *only, bool *hopeless,
+                         const char **why)
 {
     child *best = NULL;
     int best_free = 0, n = 0, dead = 0;
     for (int i = 0; i < p->nchildren; i++) {
         child *c = &p->children[i];
-        if (c->cfg->stage != stage)
+        if (c->cfg->stage != stage || (only && c->cfg != only))
             continue;
         n++;
         if (c->state != CH_READY && c->failures >= WK_PROC_START_FAILURES && !c->was_ready) {
@@ -942,14 +971,38 @@ static sp_code run_in_process(wk_procs *p, wk_stage stage, const cJSON *task,
     return rc;
 }
 
+/* Under mu: sends {"cancel":id,"sector":k} for every sector of a batch task whose flag
+ * was set since the last look.  True when it sent one (mu was released meanwhile). */
+static bool send_part_cancels(wk_procs *p, job *t, const wk_call_opts *o, bool *sent)
+{
+    for (int k = 0; o->part_cancel && k < o->nparts && k < WK_BATCH_MAX; k++) {
+        if (sent[k] || !__atomic_load_n(&o->part_cancel[k], __ATOMIC_ACQUIRE))
+            continue;
+        sent[k] = true;
+        char line[128];
+        snprintf(line, sizeof line, "{\"cancel\":%llu,\"sector\":%d}\n",
+                 (unsigned long long)t->id, k);
+        child *c = t->child;
+        uint64_t gen = c->gen;
+        pthread_mutex_unlock(&p->mu);
+        send_line(c, gen, line, NULL);
+        pthread_mutex_lock(&p->mu);
+        return true;
+    }
+    return false;
+}
+
 static sp_code wait_answer(wk_procs *p, job *t, const wk_call_opts *o, pid_t pid,
                            cJSON **output, wk_level *level, sp_err *err)
 {
     child *c = t->child;
     uint64_t start = sp_now_ms(), cancel_sent = 0;
     bool killed = false;
+    bool part_sent[WK_BATCH_MAX] = { false };
     while (!t->done) {
         uint64_t now = sp_now_ms();
+        if (send_part_cancels(p, t, o, part_sent))
+            continue;
         if (o->cancel && __atomic_load_n(o->cancel, __ATOMIC_ACQUIRE) && !cancel_sent) {
             char line[96];
             snprintf(line, sizeof line, "{\"cancel\":%llu}\n", (unsigned long long)t->id);
@@ -1009,6 +1062,8 @@ sp_code wk_procs_call(wk_procs *p, wk_stage stage, const cJSON *task_json, const
         *level = WK_LEVEL_PERMANENT;
         return sp_fail(err, SP_EINVAL, "unknown stage %d", (int)stage);
     }
+    if (stage == WK_STAGE_PC1 && p->batcher && !o->only)
+        return wk_batcher_call(p->batcher, task_json, o, output, level, err);
     bool in_process = !wk_procs_has_stage(p, stage);
     if (o->on_state)
         o->on_state(o->ctx, false, 0);
@@ -1032,7 +1087,7 @@ sp_code wk_procs_call(wk_procs *p, wk_stage stage, const cJSON *task_json, const
                 break;
             bool hopeless = false;
             const char *why = "";
-            c = pick_child(p, stage, &hopeless, &why);
+            c = pick_child(p, stage, o->only, &hopeless, &why);
             if (c)
                 break;
             if (hopeless) {

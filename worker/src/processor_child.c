@@ -24,6 +24,7 @@ typedef struct child_task {
     int slot, slots;
     cJSON *task;
     volatile int cancel;
+    volatile int sector_cancel[WK_BATCH_MAX];  /* a pc1 batch: {"cancel":id,"sector":k} */
     pthread_t thread;
     struct child_ctx *ctx;
     struct child_task *next;
@@ -104,7 +105,8 @@ static void *task_main(void *arg)
     child_ctx *x = t->ctx;
     wk_stage_env env = { .slot = t->slot, .slots = t->slots, .bound = x->bound,
                          .hugepages = x->hugepages, .backend = x->backend,
-                         .filcrypto = x->filcrypto, .cancel = &t->cancel };
+                         .filcrypto = x->filcrypto, .cancel = &t->cancel,
+                         .sector_cancel = t->sector_cancel, .nsector_cancel = WK_BATCH_MAX };
     cJSON *output = NULL;
     wk_level level;
     sp_err err;
@@ -182,14 +184,22 @@ static void start_task(child_ctx *x, cJSON *req)
     pthread_mutex_unlock(&x->mu);
 }
 
-static void cancel_task(child_ctx *x, uint64_t id)
+/* sector < 0: the whole task; else only that sector of a batch task. */
+static void cancel_task(child_ctx *x, uint64_t id, int64_t sector)
 {
     pthread_mutex_lock(&x->mu);
-    for (child_task *t = x->tasks; t; t = t->next)
-        if (t->id == id) {
+    for (child_task *t = x->tasks; t; t = t->next) {
+        if (t->id != id)
+            continue;
+        if (sector < 0) {
             __atomic_store_n(&t->cancel, 1, __ATOMIC_SEQ_CST);
             SP_INFO("task %llu: cancel requested", (unsigned long long)id);
+        } else {
+            __atomic_store_n(&t->sector_cancel[sector], 1, __ATOMIC_SEQ_CST);
+            SP_INFO("task %llu: cancel of its sector %lld requested (the others go on)",
+                    (unsigned long long)id, (long long)sector);
         }
+    }
     pthread_mutex_unlock(&x->mu);
 }
 
@@ -204,8 +214,12 @@ static void handle_request(child_ctx *x, const char *line, size_t len)
     }
     uint64_t id;
     if (sp_json_param(req, -1, "cancel")) {
-        if (sp_json_get_u64(req, -1, "cancel", 0, UINT64_MAX, &id, NULL) == SP_OK)
-            cancel_task(x, id);
+        int64_t sector = -1;
+        if (sp_json_get_u64(req, -1, "cancel", 0, UINT64_MAX, &id, NULL) == SP_OK &&
+            sp_json_opt_i64(req, -1, "sector", 0, WK_BATCH_MAX - 1, -1, &sector, &err) == SP_OK)
+            cancel_task(x, id, sector);
+        else
+            SP_WARN("ignored a cancel without a valid id or sector");
     } else {
         start_task(x, req);
     }

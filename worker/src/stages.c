@@ -292,6 +292,141 @@ static void pc1_layer_done(void *ctx, const pf_progress_event *ev)
         wk_test_pause("pc1", p->cancel);
 }
 
+/* The labeling options of a pc1 task.  A bound child labels with its slot's CPUs: the
+ * first one hashes, the rest produce. */
+static void pc1_options(stage_call *c, pc1_progress *prog, pf_sdr_options *so, char *cores,
+                        size_t len)
+{
+    *so = (pf_sdr_options){ .progress = pc1_layer_done, .progress_ctx = prog,
+                            .cancel = c->env->cancel, .hugepages = c->env->hugepages ? 1 : 0 };
+    cores[0] = 0;
+    if (!c->env->bound)
+        return;
+    int cpus[256];
+    int n = slot_cpus(c->env, cpus, 256);
+    size_t used = 0;
+    for (int i = 0; i < n && used + 8 < len; i++)
+        used += (size_t)snprintf(cores + used, len - used, "%s%d", i ? "," : "", cpus[i]);
+    if (n >= 2) {
+        so->multicore = 1;
+        so->cores = cores;
+    }
+    so->threads = n > 0 ? n : 1;
+}
+
+static sp_code add_pc1out(cJSON *obj, const pf_pc1_output *out, sp_err *err)
+{
+    uint8_t enc[PF_PC1_OUTPUT_ENCODED_LEN];
+    size_t len = pf_pc1_output_encode(out, enc, sizeof enc);
+    if (!len)
+        return sp_fail(err, SP_EINTERNAL, "pc1: output does not encode");
+    return sp_json_add_hex(obj, "pc1out", enc, len, err);
+}
+
+/* One sector of a batch task: its fields into *v, or an error in err. */
+static sp_code pc1_batch_member(const cJSON *item, pf_pc1_batch_sector *v, sp_err *err)
+{
+    const char *cache;
+    sp_code rc;
+    if ((rc = sp_json_get_str(item, -1, "cache", 1, 4095, &cache, err)))
+        return rc;
+    v->cache_dir = cache;
+    if ((rc = sp_json_get_u64(item, -1, "sector_id", 0, UINT64_MAX, &v->sector_id, err)) ||
+        (rc = sp_json_get_hex32(item, -1, "prover_id", v->prover_id, err)) ||
+        (rc = sp_json_get_hex32(item, -1, "ticket", v->ticket, err)) ||
+        (rc = sp_json_get_hex32(item, -1, "comm_d", v->comm_d, err)))
+        return rc;
+    return SP_OK;
+}
+
+/* Adds one sector's answer to the batch's "sectors" array. */
+static sp_code pc1_batch_answer(cJSON *arr, int i, const pf_pc1_batch_sector *v, sp_code code,
+                                const sp_err *perr, sp_err *err)
+{
+    cJSON *a = cJSON_CreateObject();
+    if (!a || !cJSON_AddItemToArray(arr, a)) {
+        cJSON_Delete(a);
+        return sp_fail(err, SP_ENOMEM, "pc1: out of memory");
+    }
+    sp_err e;
+    if (code == SP_OK && v->status != PF_OK)
+        code = from_pf(&e, &v->err, "pc1");
+    else if (code != SP_OK)
+        e = *perr;
+    if (code == SP_OK) {
+        cJSON *out = cJSON_AddObjectToObject(a, "output");
+        if (!out)
+            return sp_fail(err, SP_ENOMEM, "pc1: out of memory");
+        SP_INFO("pc1 batch: sector %d (%s) done", i, v->cache_dir);
+        return add_pc1out(out, &v->out, err);
+    }
+    wk_level level = wk_stage_level(code);
+    SP_WARN("pc1 batch: sector %d (%s) failed (%s): %s", i, v->cache_dir ? v->cache_dir : "?",
+            wk_level_name(level), e.msg);
+    cJSON *ej = cJSON_AddObjectToObject(a, "err");
+    if (!ej || !cJSON_AddStringToObject(ej, "msg", e.msg) ||
+        !cJSON_AddStringToObject(ej, "level", level == WK_LEVEL_PERMANENT ? "permanent"
+                                                                           : "temporary") ||
+        !cJSON_AddNumberToObject(ej, "code", code))
+        return sp_fail(err, SP_ENOMEM, "pc1: out of memory");
+    return SP_OK;
+}
+
+/* A batch task: every well-formed sector goes to pf_pc1_batch; each gets its own answer. */
+static sp_code run_pc1_batch(stage_call *c, int proof, const char *parents)
+{
+    const cJSON *items;
+    sp_code rc;
+    if ((rc = sp_json_get_array(c->task, -1, "sectors", PF_PC1_BATCH_MAX, &items, c->err)))
+        return rc;
+    int n = cJSON_GetArraySize(items);
+    if (n < 1)
+        return sp_fail(c->err, SP_EINVAL, "task: sectors is empty");
+    pf_pc1_batch_sector *v = calloc((size_t)n, sizeof *v);
+    pf_pc1_batch_sector *run = calloc((size_t)n, sizeof *run);
+    sp_err *perr = calloc((size_t)n, sizeof *perr);
+    sp_code *pcode = calloc((size_t)n, sizeof *pcode);
+    int *where = calloc((size_t)n, sizeof *where);
+    cJSON *arr = cJSON_AddArrayToObject(c->out, "sectors");
+    if (!v || !run || !perr || !pcode || !where || !arr) {
+        rc = sp_fail(c->err, SP_ENOMEM, "pc1: out of memory");
+        goto done;
+    }
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        pcode[i] = pc1_batch_member(cJSON_GetArrayItem(items, i), &v[i], &perr[i]);
+        if (pcode[i] != SP_OK) {
+            sp_err_prefix(&perr[i], "task: sectors[%d]", i);
+            where[i] = -1;
+            continue;
+        }
+        v[i].cancel = c->env->sector_cancel && i < c->env->nsector_cancel
+                          ? &c->env->sector_cancel[i]
+                          : NULL;
+        run[k] = v[i];
+        where[i] = k++;
+    }
+    pc1_progress prog = { .cancel = c->env->cancel };
+    pf_sdr_options so;
+    char cores[1024];
+    pc1_options(c, &prog, &so, cores, sizeof cores);
+    pf_error pe;
+    if (k > 0)
+        pf_pc1_batch(proof, run, k, parents, &so, &pe);
+    for (int i = 0; i < n && rc == SP_OK; i++) {
+        if (where[i] >= 0)
+            v[i] = run[where[i]];
+        rc = pc1_batch_answer(arr, i, &v[i], pcode[i], &perr[i], c->err);
+    }
+done:
+    free(v);
+    free(run);
+    free(perr);
+    free(pcode);
+    free(where);
+    return rc;
+}
+
 static sp_code run_pc1(stage_call *c)
 {
     int proof;
@@ -299,38 +434,24 @@ static sp_code run_pc1(stage_call *c)
     uint64_t sector_id;
     uint8_t prover[32], ticket[32], comm_d[32];
     sp_code rc;
-    if ((rc = get_proof(c, &proof)) || (rc = get_str(c, "cache", &cache)) ||
-        (rc = get_u64(c, "sector_id", &sector_id)) || (rc = get_hex32(c, "prover_id", prover)) ||
-        (rc = get_hex32(c, "ticket", ticket)) || (rc = get_hex32(c, "comm_d", comm_d)) ||
+    if ((rc = get_proof(c, &proof)) ||
         (rc = sp_json_opt_str(c->task, -1, "parent_cache", 1, 4095, NULL, &parents, c->err)))
         return rc;
+    if (cJSON_GetObjectItemCaseSensitive(c->task, "sectors"))
+        return run_pc1_batch(c, proof, parents);
+    if ((rc = get_str(c, "cache", &cache)) || (rc = get_u64(c, "sector_id", &sector_id)) ||
+        (rc = get_hex32(c, "prover_id", prover)) || (rc = get_hex32(c, "ticket", ticket)) ||
+        (rc = get_hex32(c, "comm_d", comm_d)))
+        return rc;
     pc1_progress prog = { .cancel = c->env->cancel };
-    pf_sdr_options so = { .progress = pc1_layer_done, .progress_ctx = &prog,
-                          .cancel = c->env->cancel, .hugepages = c->env->hugepages ? 1 : 0 };
-    char cores[1024] = "";
-    if (c->env->bound) {
-        /* a bound child labels with its slot's CPUs: first one hashes, the rest produce */
-        int cpus[256];
-        int n = slot_cpus(c->env, cpus, 256);
-        size_t used = 0;
-        for (int i = 0; i < n && used + 8 < sizeof cores; i++)
-            used += (size_t)snprintf(cores + used, sizeof cores - used, "%s%d", i ? "," : "",
-                                     cpus[i]);
-        if (n >= 2) {
-            so.multicore = 1;
-            so.cores = cores;
-        }
-        so.threads = n > 0 ? n : 1;
-    }
+    pf_sdr_options so;
+    char cores[1024];
+    pc1_options(c, &prog, &so, cores, sizeof cores);
     pf_pc1_output out;
     pf_error pe;
     if (pf_pc1(proof, cache, sector_id, prover, ticket, comm_d, parents, &so, &out, &pe) != PF_OK)
         return from_pf(c->err, &pe, "pc1");
-    uint8_t enc[PF_PC1_OUTPUT_ENCODED_LEN];
-    size_t len = pf_pc1_output_encode(&out, enc, sizeof enc);
-    if (!len)
-        return sp_fail(c->err, SP_EINTERNAL, "pc1: output does not encode");
-    return sp_json_add_hex(c->out, "pc1out", enc, len, c->err);
+    return add_pc1out(c->out, &out, c->err);
 }
 
 typedef struct pc2_progress {

@@ -22,12 +22,18 @@
  *       error, which the stage's calls report once its restarts have all failed
  *   worker -> child: {"id":7,"slot":0,"slots":2,"task":{...}}       (wk_stages.h tasks)
  *                    {"cancel":7}                                   stop task 7 if you can
+ *                    {"cancel":7,"sector":2}    stop only sectors[2] of batch task 7 (the
+ *                                               others go on; wk_batcher.h)
  *   child -> worker: {"id":7,"output":{...}}
  *                    {"id":7,"err":{"msg":"...","level":"temporary"|"permanent"}}
  *                    ({"id":7,"err_msg":"..."} from damocles-style programs: temporary)
  * Answers may come in any order.  A line that is not JSON, or answers no task, is logged
  * (the first 200 bytes) and ignored; a line over 1 MiB is a protocol violation and the
  * child is killed.  The worker enforces concurrency; a child runs each task it is sent.
+ *
+ * Batched PC1: when a pc1 entry says batch = N > 1, a pc1 call waits in the pool's
+ * batcher (wk_batcher.h), which sends it within a batch task ({"sectors":[...]}) to one
+ * entry's child (wk_call_opts.only).
  *
  * Scheduling of one call (damocles' order): the stage token (`limitation.concurrent`),
  * the stagger (`limitation.staggered`: at most one start per interval), then the ready
@@ -59,6 +65,7 @@
 
 #define WK_PROC_START_FAILURES 5
 #define WK_PROC_MAX_LINE (1u << 20)
+#define WK_BATCH_MAX 128             /* sectors in one batch task (PF_PC1_BATCH_MAX) */
 
 typedef struct wk_procs wk_procs;
 
@@ -89,6 +96,11 @@ typedef struct wk_call_opts {
      * starts running (with the child's pid, 0 in-process); may be NULL */
     void (*on_state)(void *ctx, bool running, pid_t pid);
     void *ctx;
+    /* non-NULL: only this entry's child runs it, and a pc1 task skips the batcher */
+    const wk_proc_cfg *only;
+    /* a batch task: part_cancel[k] non-zero sends {"cancel":id,"sector":k} once */
+    const volatile int *part_cancel;
+    int nparts;
 } wk_call_opts;
 
 /* Runs one stage task (wk_stages.h) and waits for its answer.  SP_OK with *output (the

@@ -13,6 +13,11 @@
  *   tree_d {proof, staged, cache}                        -> {comm_d}
  *   pc1 {proof, cache, sector_id, prover_id, ticket, comm_d, parent_cache?}
  *       -> {pc1out}  (the encoded pf_pc1_output, hex); resumes after the last layer
+ *   pc1 batch {proof, parent_cache?, sectors:[{cache, sector_id, prover_id, ticket,
+ *       comm_d}, ...]}  (1..128 sectors of that proof, sealed together by pf_pc1_batch)
+ *       -> {sectors:[{output:{pc1out}} | {err:{msg, level, code}}, ...]}  in task order;
+ *       one sector's failure (bad fields, its disk, its cancel) is its own entry, never
+ *       the batch's
  *   pc2 {pc1out, cache, staged, sealed}                  -> {comm_c, comm_r_last, comm_r}
  *   c1 {proof, cache, sealed, sector_id, prover_id, ticket, seed, comm_d, comm_r,
  *       pieces:[{comm_p, size}], out}                    -> {len, sha256}
@@ -49,6 +54,8 @@ typedef struct wk_stage_env {
     wk_backend backend;
     pf_filcrypto *filcrypto;     /* backend filcrypto: the library the processor loaded */
     const volatile int *cancel;  /* non-zero: stop (PC1 and PC2 check it) */
+    const volatile int *sector_cancel;  /* pc1 batch: per sector, non-zero stops that one */
+    int nsector_cancel;
 } wk_stage_env;
 
 /* Runs a task.  On SP_OK *output is the answer (caller frees).  On failure err says what
