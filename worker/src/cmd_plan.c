@@ -233,12 +233,16 @@ const char wk_plan_usage[] =
     "Places the config's processors without starting anything and prints, per processor:\n"
     "stage and index, the CPUs it is bound to (OS indexes), its physical cores (hwloc\n"
     "logical indexes, Core L#n in lstopo), its NUMA node, its GPU and its concurrency;\n"
-    "then warnings (SMT siblings split, GPU on a remote NUMA node, uneven L3 use, idle\n"
-    "cores or GPUs).  Placement: explicit cpusets first, then cores = N requests in config\n"
+    "then the PC1 batches (pc1 entries with batch = N: N, batch_wait, sectors in PC1 at\n"
+    "once = concurrency x N, layers in memory per batch = N x 2 x sector size); then\n"
+    "warnings (SMT siblings split, GPU on a remote NUMA node, uneven L3 use, idle cores or\n"
+    "GPUs).  Placement: explicit cpusets first, then cores = N requests in config\n"
     "order, whole cores inside one L3 cache where they fit.\n\n"
     "  -c, --config FILE   the worker config\n" TOPOLOGY_HELP
     "  --json              {\"processors\":[{\"stage\",\"index\",\"cpuset\",\"cores\":[...],\n"
-    "                      \"numa\",\"gpu\",\"concurrent\",\"threads\",...}],\"warnings\":[...],\n"
+    "                      \"numa\",\"gpu\",\"concurrent\",\"threads\",...,\"batch\":null|{\"size\",\n"
+    "                      \"wait_ms\",\"slots\",\"sectors_at_once\",\"memory\":[{\"sector_size\",\n"
+    "                      \"bytes\"}]}}],\"warnings\":[...],\n"
     "                      \"errors\":[...]}; numa and gpu are null when none\n\n"
     "Exit status: 0 placed, 1 the config does not fit the topology, 2 bad usage.\n";
 

@@ -7,6 +7,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "sp_size.h"
+
 /* Placement state: which processor first took each core (by position in t->cores). */
 typedef struct placer {
     const wk_config *cfg;
@@ -620,6 +622,7 @@ sp_code wk_plan_build(const wk_config *cfg, const wk_topology *t, wk_plan *plan,
     if (!err)
         err = &local;
     memset(plan, 0, sizeof *plan);
+    plan->cfg = cfg;
     placer pl = { .cfg = cfg, .t = t, .plan = plan };
     sp_code rc = setup(&pl, err);
     if (rc != SP_OK)
@@ -677,6 +680,102 @@ static char *cores_text(const wk_placed *pp, char *buf, size_t len)
     return buf;
 }
 
+/* ---- PC1 batches -------------------------------------------------------------------- */
+
+#define MAX_BATCH_SIZES 16
+
+/* The sector sizes the config's threads may seal (distinct, ascending); 32GiB and 64GiB
+ * when any size is allowed. */
+static int batch_sizes(const wk_config *cfg, uint64_t *out)
+{
+    int n = 0;
+    for (int i = -1; cfg && i < cfg->nthreads; i++) {
+        const wk_sealing *sc = i < 0 ? &cfg->sealing : &cfg->threads[i].sealing;
+        for (int k = 0; k < sc->nallowed_sizes && n < MAX_BATCH_SIZES; k++) {
+            uint64_t v = sc->allowed_sizes[k];
+            int j = 0;
+            while (j < n && out[j] < v)
+                j++;
+            if (j < n && out[j] == v)
+                continue;
+            memmove(out + j + 1, out + j, (size_t)(n - j) * sizeof *out);
+            out[j] = v;
+            n++;
+        }
+    }
+    if (n == 0) {
+        out[n++] = 32ull << 30;
+        out[n++] = 64ull << 30;
+    }
+    return n;
+}
+
+/* PC1 keeps two layers of every sector of a batch in memory (sealproofs/pc1.h). */
+static uint64_t batch_memory(const wk_placed *pp, uint64_t sector_size)
+{
+    return (uint64_t)pp->proc->batch * 2 * sector_size;
+}
+
+static bool batches(const wk_placed *pp)
+{
+    return pp->proc->stage == WK_STAGE_PC1 && pp->proc->batch > 1 && !pp->proc->invalid;
+}
+
+static void print_batches(const wk_plan *plan, FILE *f)
+{
+    uint64_t sizes[MAX_BATCH_SIZES];
+    int nsizes = batch_sizes(plan->cfg, sizes);
+    bool first = true;
+    for (int i = 0; i < plan->nprocs; i++) {
+        const wk_placed *pp = &plan->procs[i];
+        if (!batches(pp))
+            continue;
+        char key[64], wait[32], mem[400] = "";
+        size_t used = 0;
+        for (int k = 0; k < nsizes && used + 64 < sizeof mem; k++) {
+            char b[32], sz[32];
+            sp_format_size_human(batch_memory(pp, sizes[k]), b, sizeof b);
+            sp_format_size(sizes[k], sz, sizeof sz);
+            used += (size_t)snprintf(mem + used, sizeof mem - used, "%s%s %s %s sectors",
+                                     k ? ", " : "", b, k ? "of" : "per batch of", sz);
+        }
+        snprintf(key, sizeof key, "%s[%d]", wk_stage_name(pp->proc->stage), pp->proc->index);
+        fprintf(f, "%s%-16s batch %d, batch_wait %s: up to %d sectors in PC1 (%d slot%s x %d); "
+                "layers in memory: %s\n", first ? "\nPC1 batches (sectors labeled together by "
+                "one task):\n" : "", key, pp->proc->batch,
+                sp_format_duration(pp->proc->batch_wait_ms, wait, sizeof wait),
+                pp->concurrent * pp->proc->batch, pp->concurrent,
+                pp->concurrent == 1 ? "" : "s", pp->proc->batch, mem);
+        first = false;
+    }
+}
+
+static cJSON *batch_json(const wk_plan *plan, const wk_placed *pp)
+{
+    if (!batches(pp))
+        return cJSON_CreateNull();
+    uint64_t sizes[MAX_BATCH_SIZES];
+    int nsizes = batch_sizes(plan->cfg, sizes);
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "size", pp->proc->batch);
+    cJSON_AddNumberToObject(o, "wait_ms", (double)pp->proc->batch_wait_ms);
+    cJSON_AddNumberToObject(o, "slots", pp->concurrent);
+    cJSON_AddNumberToObject(o, "sectors_at_once", pp->concurrent * pp->proc->batch);
+    cJSON *mem = cJSON_AddArrayToObject(o, "memory");
+    for (int k = 0; mem && k < nsizes; k++) {
+        cJSON *m = cJSON_CreateObject();
+        if (!m || !cJSON_AddItemToArray(mem, m)) {
+            cJSON_Delete(m);
+            break;
+        }
+        cJSON_AddNumberToObject(m, "sector_size", (double)sizes[k]);
+        cJSON_AddNumberToObject(m, "bytes", (double)batch_memory(pp, sizes[k]));
+    }
+    return o;
+}
+
 void wk_plan_print(const wk_plan *plan, const wk_topology *t, FILE *f)
 {
     fprintf(f, "Placement on %s: %d cores, %d hardware threads, %d NUMA node%s, %d GPU%s\n\n",
@@ -700,6 +799,7 @@ void wk_plan_print(const wk_plan *plan, const wk_topology *t, FILE *f)
         fprintf(f, "%-16s %-24s %-14s %5s %5s %4d %4d\n", key, cpus[0] ? cpus : "-",
                 cores[0] ? cores : "-", numa, gpu, pp->concurrent, pp->nthreads);
     }
+    print_batches(plan, f);
     bool first_gpu = true;
     for (int i = 0; i < plan->nprocs; i++) {
         const wk_placed *pp = &plan->procs[i];
@@ -721,7 +821,7 @@ void wk_plan_print(const wk_plan *plan, const wk_topology *t, FILE *f)
         fprintf(f, "  - %s\n", plan->diags.errors[i]);
 }
 
-static cJSON *placed_json(const wk_placed *pp, const wk_topology *t)
+static cJSON *placed_json(const wk_plan *plan, const wk_placed *pp, const wk_topology *t)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -748,6 +848,9 @@ static cJSON *placed_json(const wk_placed *pp, const wk_topology *t)
     cJSON_AddNumberToObject(o, "concurrent", pp->concurrent);
     cJSON_AddNumberToObject(o, "threads", pp->nthreads);
     cJSON_AddStringToObject(o, "placed_by", pp->proc->cpuset ? "cpuset" : "cores");
+    cJSON *b = batch_json(plan, pp);
+    if (b)
+        cJSON_AddItemToObject(o, "batch", b);
     return o;
 }
 
@@ -767,7 +870,7 @@ sp_code wk_plan_json(const wk_plan *plan, const wk_topology *t, char **out, sp_e
     }
     cJSON *procs = cJSON_AddArrayToObject(root, "processors");
     for (int i = 0; procs && i < plan->nprocs; i++)
-        cJSON_AddItemToArray(procs, placed_json(&plan->procs[i], t));
+        cJSON_AddItemToArray(procs, placed_json(plan, &plan->procs[i], t));
     cJSON *warn = cJSON_AddArrayToObject(root, "warnings");
     for (int i = 0; warn && i < plan->diags.nwarnings; i++)
         cJSON_AddItemToArray(warn, cJSON_CreateString(plan->diags.warnings[i]));

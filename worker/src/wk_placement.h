@@ -41,6 +41,7 @@ typedef struct wk_placed {
 } wk_placed;
 
 typedef struct wk_plan {
+    const wk_config *cfg;       /* the config placed (must outlive the plan's printing) */
     wk_placed *procs;           /* in config order, like wk_config.procs */
     int nprocs;
     wk_diags diags;             /* errors and warnings */
@@ -54,10 +55,15 @@ void wk_plan_free(wk_plan *plan);
 /* The placed processor for processors.<stage>[index], or NULL. */
 const wk_placed *wk_plan_find(const wk_plan *plan, wk_stage stage, int index);
 
-/* Human table: one row per processor, then the warnings. */
+/* Human table: one row per processor, then the PC1 batches (a pc1 entry with batch > 1:
+ * batch size, batch_wait, sectors in PC1 at once = concurrency x batch, and the layers
+ * each batch holds in memory, batch x 2 x sector size, for each allowed sector size, or
+ * 32GiB and 64GiB when the config allows any), then the warnings. */
 void wk_plan_print(const wk_plan *plan, const wk_topology *t, FILE *f);
-/* {"processors":[{"stage","index","cpuset","cores":[...],"numa","gpu","concurrent",...}],
- *  "warnings":[...]}; *out is malloc'd text. */
+/* {"processors":[{"stage","index","cpuset","cores":[...],"numa","gpu","concurrent",...,
+ *  "batch":null | {"size","wait_ms","slots","sectors_at_once",
+ *                  "memory":[{"sector_size","bytes"}]}}], "warnings":[...]};
+ * *out is malloc'd text. */
 sp_code wk_plan_json(const wk_plan *plan, const wk_topology *t, char **out, sp_err *err);
 
 #endif

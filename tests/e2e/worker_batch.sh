@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# worker_batch.sh — batched PC1 (issue 11) with a real sector-manager: one seal-worker with
+# 4 sealing threads and `batch = 2` on its pc1 processor seals 4 2KiB sectors to Proving.
+# The pc1 child is killed (SIGKILL) in the middle of the first batch, at the pc1 pause
+# point (after a layer is on disk): both of its sectors fail as temporary, their threads
+# retry PC1, and they come back as a batch of their own.  Checked: every batch started
+# with 2 sectors ("full"), two batches ended with 2 done, the killed one with 2 failed;
+# `seal-worker plan` shows the batches; every sector Proving; the pc1 metrics count each
+# sector once.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/worker_lib.sh"
+
+wk_manager_start '{ actor = 1000; sizes = [ "2KiB" ]; deals = false; max_number = 3; }'
+CFG="$T/worker.cfg"
+wk_worker_cfg "$CFG" 'allowed_sizes = [ "2KiB" ];' \
+    "{ location = \"$T/t0\"; }, { location = \"$T/t1\"; },
+     { location = \"$T/t2\"; }, { location = \"$T/t3\"; }" \
+    "pc1 = ( { cpuset = \"$CPU0\"; share = true; batch = 2; batch_wait = \"30s\"; } );
+     pc2 = ( { cpuset = \"$CPUS\"; share = true; } );
+     c2 = ( { cpuset = \"$CPUS\"; share = true; } );"
+
+# the plan shows the batches: 1 slot x 2 sectors, 2 x 2 x 2KiB of layers per batch
+plan=$("$SW" plan -c "$CFG")
+assert_contains "$plan" "pc1[0]           batch 2, batch_wait 30s: up to 2 sectors in PC1 (1 slot x 2)"
+assert_contains "$plan" "8.0 KiB per batch of 2KiB sectors"
+pj=$("$SW" plan -c "$CFG" --json)
+assert_eq "$(echo "$pj" | jq -c '.processors[0].batch | [.size, .wait_ms, .sectors_at_once]')" \
+    "[2,30000,2]" "plan --json batch"
+assert_eq "$(echo "$pj" | jq -c '.processors[0].batch.memory[0] | [.sector_size, .bytes]')" \
+    "[2048,8192]" "plan --json batch memory"
+assert_eq "$(echo "$pj" | jq -c '.processors[1].batch')" "null" "pc2 has no batch"
+
+export SEALPIPE_TEST_PAUSE_DIR="$T/pause" SEALPIPE_TEST_PAUSE=pc1
+mkdir -p "$SEALPIPE_TEST_PAUSE_DIR"
+wk_worker_start "$CFG"
+wk_wait_file "$T/pause/pc1.paused" 60
+pc1_pid=$(cat "$T/pause/pc1.paused")
+assert_contains "$(tr '\0' '\n' <"/proc/$pc1_pid/environ")" "SEALPIPE_PROC_STAGE=pc1"
+# the paused child runs batch 1, which holds two sectors
+sp_wait_for 10 grep -q "pc1 batch 1 starts" "$T/worker.log"
+assert_contains "$(grep "pc1 batch 1 starts" "$T/worker.log")" "2 sectors of proof"
+kill -KILL "$pc1_pid"
+
+wk_wait_proving 4 120
+wk_check_all_proving 4
+
+grep "pc1 batch" "$T/worker.log" >"$T/batches.log" || true
+starts=$(grep -c "starts on pc1\[0\]" "$T/batches.log" || true)
+assert_eq "$starts" "3" "batches started (the killed one, then two): $(cat "$T/batches.log")"
+assert_eq "$(grep "starts on" "$T/batches.log" | grep -c "2 sectors of proof 5 .*full (2 of 2)")" \
+    "3" "every batch full with 2 sectors: $(cat "$T/batches.log")"
+assert_eq "$(grep -c "ended in .*: 2 done, 0 failed" "$T/batches.log")" "2" \
+    "batches that sealed two sectors: $(cat "$T/batches.log")"
+grep -q "pc1 batch 1 ended in .*: 0 done, 2 failed.*was killed by signal 9" "$T/batches.log" ||
+    fail "the killed batch did not fail both sectors: $(cat "$T/batches.log")"
+assert_eq "$(grep -c "pc1 failed (temporary, try 1 of 3" "$T/worker.log")" "2" \
+    "threads retrying PC1 after the kill"
+# the batches after the kill: the two sectors of batch 1 together again
+b1=$(sed -n 's/.*pc1 batch 1 starts on pc1\[0\]: 2 sectors of proof 5 (\(.*\)), full.*/\1/p' "$T/batches.log")
+again=$(grep "starts on" "$T/batches.log" | tail -n 2 | grep -F "${b1%%, *}" || true)
+assert_contains "$again" "${b1##*, }" "batch 1's sectors ($b1) batched together again"
+
+m=$(curl -sS "http://127.0.0.1:$WPORT/metrics")
+assert_contains "$m" 'sealpipe_worker_stage_seconds_count{stage="pc1"} 4'
+assert_contains "$m" 'sealpipe_worker_sectors_total{result="finished"} 4'
+sp_wait_for 30 sh -c "\"$SW\" threads list -c \"$CFG\" --json | jq -e 'all(.[]; .state == \"Empty\" and .paused == false)'" ||
+    fail "threads not back to Empty"
+kill -TERM "$WPID"
+wait "$WPID"
+assert_eq "$?" "0" "exit status after SIGTERM"
+echo "4 sectors sealed in batches of 2 (one batch killed and resumed)"
