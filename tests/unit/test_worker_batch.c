@@ -239,6 +239,8 @@ typedef struct call {
     uint64_t delay_ms;               /* start after this long */
     uint64_t cancel_after_ms;        /* 0: never */
     volatile int cancel;
+    bool use_leave;                  /* cancel_after_ms sets `leave` (a pause) instead */
+    volatile int leave;
     cJSON *out;
     sp_code rc;
     wk_level level;
@@ -250,7 +252,7 @@ static void *canceller(void *arg)
 {
     call *c = arg;
     sp_sleep_ms(c->cancel_after_ms);
-    __atomic_store_n(&c->cancel, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(c->use_leave ? &c->leave : &c->cancel, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -262,7 +264,8 @@ static void *call_main(void *arg)
     if (c->cancel_after_ms)
         pthread_create(&th, NULL, canceller, c);
     cJSON *t = cJSON_Parse(c->json);
-    wk_call_opts o = { .timeout_ms = 20000, .cancel = &c->cancel, .label = "test" };
+    wk_call_opts o = { .timeout_ms = 20000, .cancel = &c->cancel, .leave = &c->leave,
+                       .label = "test" };
     uint64_t t0 = sp_now_ms();
     c->rc = wk_procs_call(c->pl->p, WK_STAGE_PC1, t, &o, &c->out, &c->level, &c->err);
     c->returned_ms = sp_now_ms() - t0;
@@ -449,6 +452,31 @@ static void test_cancel_waiting(void **state)
     free_calls(d, 2);
 }
 
+/* A thread pausing leaves the queue (SP_ESTATE: nothing ran); one whose batch runs
+ * stays in it and gets its result. */
+static void test_leave_on_pause(void **state)
+{
+    (void)state;
+    pool pl;
+    pool_start(&pl, "batch = 2; batch_wait = \"10min\";");
+    call c[1] = { { .pl = &pl, .json = "{\"proof\":5,\"name\":\"a\"}", .cancel_after_ms = 200,
+                    .use_leave = true } };
+    run_calls(c, 1);
+    assert_int_equal(c[0].rc, SP_ESTATE);
+    assert_non_null(strstr(c[0].err.msg, "the thread is pausing"));
+    assert_true(c[0].returned_ms < 2000);
+    call d[2] = {
+        { .pl = &pl, .json = "{\"proof\":5,\"ms\":600,\"name\":\"b\"}", .cancel_after_ms = 200,
+          .use_leave = true },
+        { .pl = &pl, .json = "{\"proof\":5,\"ms\":600,\"name\":\"c\"}" },
+    };
+    run_calls(d, 2);
+    assert_int_equal(num(&d[0], "n"), 2);
+    assert_int_equal(num(&d[0], "task"), num(&d[1], "task"));
+    pool_free(&pl);
+    free_calls(d, 2);
+}
+
 /* A member cancelled mid-batch has only its sector cancelled in the child: it gets the
  * sector's "cancelled" error, and its batch-mate finishes normally. */
 static void test_cancel_running(void **state)
@@ -625,7 +653,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_batch),     cmocka_unit_test(test_waited_partial),
         cmocka_unit_test(test_late_arrival),   cmocka_unit_test(test_mixed_proofs),
-        cmocka_unit_test(test_member_error),   cmocka_unit_test(test_cancel_waiting),
+        cmocka_unit_test(test_member_error),   cmocka_unit_test(test_cancel_waiting), cmocka_unit_test(test_leave_on_pause),
         cmocka_unit_test(test_cancel_running), cmocka_unit_test(test_batch_crash),
         cmocka_unit_test(test_stop_waiting),   cmocka_unit_test(test_mixed_entries),
         cmocka_unit_test(test_stage_batch),

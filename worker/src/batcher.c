@@ -487,11 +487,16 @@ sp_code wk_batcher_call(wk_batcher *b, const cJSON *task, const wk_call_opts *o,
     while (!m->done) {
         bool cancelled = o->cancel && __atomic_load_n(o->cancel, __ATOMIC_ACQUIRE);
         batch *bt = m->batch;
-        if (!bt && (cancelled || b->stopping)) {
+        bool leave = o->leave && __atomic_load_n(o->leave, __ATOMIC_ACQUIRE);
+        if (!bt && (cancelled || b->stopping || leave)) {
+            bool stopping = b->stopping;
             unqueue(b, m);
             pthread_cond_broadcast(&b->cv);
             pthread_mutex_unlock(&b->mu);
             free(m);
+            if (leave && !cancelled && !stopping)
+                return sp_fail(err, SP_ESTATE, "pc1: left the queue for a batch (the thread "
+                               "is pausing)");
             return sp_fail(err, SP_EBUSY, "pc1: %s while waiting for a batch",
                            cancelled ? "cancelled" : "the worker is stopping");
         }

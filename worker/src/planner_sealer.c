@@ -72,18 +72,19 @@ static bool out_hex32(const cJSON *out, const char *key, uint8_t v[32], wk_step 
     return false;
 }
 
-/* Runs a stage; on failure fills *st and returns NULL. */
-static cJSON *stage(wk_task *t, wk_stage which, cJSON *task, wk_step *st)
+/* Runs a stage; on failure fills *st and returns NULL (*code: the call's error code). */
+static cJSON *stage_code(wk_task *t, wk_stage which, cJSON *task, wk_step *st, sp_code *code)
 {
     cJSON *out = NULL;
     wk_level level;
     sp_err err;
+    *code = SP_ENOMEM;
     if (!task) {
         wk_step_fail(st, WK_LEVEL_TEMPORARY, "%s: out of memory building the task",
                      wk_stage_name(which));
         return NULL;
     }
-    sp_code rc = wk_task_stage(t, which, task, &out, &level, &err);
+    sp_code rc = *code = wk_task_stage(t, which, task, &out, &level, &err);
     cJSON_Delete(task);
     if (rc != SP_OK) {
         const char *name = wk_stage_name(which);
@@ -94,6 +95,12 @@ static cJSON *stage(wk_task *t, wk_stage which, cJSON *task, wk_step *st)
         return NULL;
     }
     return out;
+}
+
+static cJSON *stage(wk_task *t, wk_stage which, cJSON *task, wk_step *st)
+{
+    sp_code code;
+    return stage_code(t, which, task, st, &code);
 }
 
 static bool mkdirs(wk_task *t, wk_step *st)
@@ -352,7 +359,12 @@ static void handle_tree_d_built(wk_task *t, wk_step *st)
  * answer is still this sector's own {pc1out} or its own error. */
 static cJSON *pc1_call(wk_task *t, cJSON *task, wk_step *st)
 {
-    return stage(t, WK_STAGE_PC1, task, st);
+    sp_code code;
+    cJSON *out = stage_code(t, WK_STAGE_PC1, task, st, &code);
+    /* left the batch queue because the thread pauses: nothing ran, nothing failed */
+    if (!out && code == SP_ESTATE)
+        wk_step_idle(st, 0);
+    return out;
 }
 
 static void handle_ticket_assigned(wk_task *t, wk_step *st)

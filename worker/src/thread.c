@@ -35,6 +35,8 @@ struct wk_thread {
     int resume_state;                /* -1: where it was */
     char abort_reason[WK_ERROR_MAX];
     volatile int cancel;             /* set with stop and abort: running stages give up */
+    volatile int pausing;            /* set with pause: a PC1 call waiting for its batch
+                                        leaves the queue (wk_batcher.h) */
     /* status, guarded by mu */
     wk_sector rec;                   /* the saved record */
     const char *job;
@@ -192,8 +194,8 @@ sp_code wk_task_stage(wk_task *tk, wk_stage stage, const cJSON *task, cJSON **ou
     name_of(tk->s, label, sizeof label);
     set_activity(t, "waiting", "%s: waiting for a processor", wk_stage_name(stage));
     wk_call_opts o = { .timeout_ms = wk_task_timeout_ms(tk->sh->cfg, stage, tk->s->sector_size),
-                       .cancel = &t->cancel, .label = label, .on_state = on_proc_state,
-                       .ctx = t };
+                       .cancel = &t->cancel, .leave = &t->pausing, .label = label,
+                       .on_state = on_proc_state, .ctx = t };
     uint64_t t0 = sp_now_ms();
     sp_code rc = wk_procs_call(tk->sh->procs, stage, task, &o, out, level, err);
     set_activity(t, "running", "%s", wk_state_stage(tk->s->plan, tk->s->state));
@@ -641,6 +643,7 @@ static bool take_requests(wk_thread *t, wk_sector *rec)
     char reason[WK_ERROR_MAX];
     snprintf(reason, sizeof reason, "%s", t->abort_reason);
     t->abort_req = t->pause_req = t->resume_req = false;
+    __atomic_store_n(&t->pausing, 0, __ATOMIC_SEQ_CST);
     if (abort_req)
         __atomic_store_n(&t->cancel, 0, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&t->mu);
@@ -834,6 +837,7 @@ sp_code wk_thread_pause(wk_thread *t, sp_err *err)
     bool already = t->rec.paused;
     if (!already) {
         t->pause_req = true;
+        __atomic_store_n(&t->pausing, 1, __ATOMIC_SEQ_CST);
         pthread_cond_broadcast(&t->cv);
     }
     pthread_mutex_unlock(&t->mu);

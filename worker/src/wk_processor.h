@@ -96,6 +96,9 @@ typedef struct wk_call_opts {
      * starts running (with the child's pid, 0 in-process); may be NULL */
     void (*on_state)(void *ctx, bool running, pid_t pid);
     void *ctx;
+    /* non-zero while the call still waits for its PC1 batch: it gives up with SP_ESTATE
+     * (the thread is pausing; it has not started, so nothing is lost) */
+    const volatile int *leave;
     /* non-NULL: only this entry's child runs it, and a pc1 task skips the batcher */
     const wk_proc_cfg *only;
     /* a batch task: part_cancel[k] non-zero sends {"cancel":id,"sector":k} once */
