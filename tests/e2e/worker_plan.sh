@@ -2,7 +2,8 @@
 # worker_plan.sh — `seal-worker check-config` and `plan` on the shipped configs: the three
 # hardware classes in config/hw/ against matching synthetic machines (and the development
 # box against this machine when it looks like one), the base worker.cfg, every real-machine
-# topology in tests/vectors/topologies/, error output and exit codes, --help.
+# topology in tests/vectors/topologies/, error output and exit codes, --help, and the PC1
+# batches of a class with batch = N.
 . "$(dirname "$0")/lib.sh"
 
 W="$SP_BIN/seal-worker"
@@ -125,4 +126,24 @@ assert_eq "$rc" 1 "plan exit status on errors"
 jq_is "$T/bad.json" '.errors | length' 5 "plan --json carries the errors"
 rc=0; "$W" check-config -c "$T/missing.cfg" >/dev/null 2>&1 || rc=$?
 assert_eq "$rc" 1 "missing config"
+echo "== PC1 batches"
+# a class with a batching pc1 entry (batch = 4, 2 slots) beside a plain one
+cat >"$T/batch.cfg" <<EOF
+inherit = "$CFG/hw/single-32c-1gpu.cfg";
+processors = { pc1 = ( { cores = 8; concurrent = 2; batch = 4; batch_wait = "10min"; },
+                       { cores = 8; } ); };
+EOF
+out=$("$W" plan -c "$T/batch.cfg" --synthetic "$SINGLE")
+assert_contains "$out" "PC1 batches (sectors labeled together by one task):"
+assert_contains "$out" "pc1[0]           batch 4, batch_wait 10m: up to 8 sectors in PC1 (2 slots x 4); layers in memory: 256.0 GiB per batch of 32GiB sectors"
+case "$out" in *"pc1[1]           batch"*) fail "pc1[1] (batch 1) listed among the batches" ;; esac
+"$W" plan -c "$T/batch.cfg" --synthetic "$SINGLE" --json >"$T/batch.json"
+jq_is "$T/batch.json" '.processors[0].batch' \
+    '{"size":4,"wait_ms":600000,"slots":2,"sectors_at_once":8,"memory":[{"sector_size":34359738368,"bytes":274877906944}]}' \
+    "pc1[0] batches"
+jq_is "$T/batch.json" '[.processors[1:][] | .batch] | unique' '[null]' "no other processor batches"
+# without batching the plan has no batch section
+if "$W" plan -c "$CFG/hw/single-32c-1gpu.cfg" --synthetic "$SINGLE" | grep -q "PC1 batches"; then
+    fail "a class without batch = N shows PC1 batches"
+fi
 echo "worker_plan: all checks passed"
