@@ -5,8 +5,8 @@
 # point (after a layer is on disk): both of its sectors fail as temporary, their threads
 # retry PC1, and they come back as a batch of their own.  Checked: every batch started
 # with 2 sectors ("full"), two batches ended with 2 done, the killed one with 2 failed;
-# `seal-worker plan` shows the batches; every sector Proving; the pc1 metrics count each
-# sector once.
+# `seal-worker plan` shows the batches; every sector Proving; the pc1 stage metrics count
+# each sector once, the batch metrics three full batches of six sectors in all.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/worker_lib.sh"
 
@@ -63,6 +63,10 @@ assert_contains "$again" "${b1##*, }" "batch 1's sectors ($b1) batched together 
 m=$(curl -sS "http://127.0.0.1:$WPORT/metrics")
 assert_contains "$m" 'sealpipe_worker_stage_seconds_count{stage="pc1"} 4'
 assert_contains "$m" 'sealpipe_worker_sectors_total{result="finished"} 4'
+assert_contains "$m" 'sealpipe_worker_pc1_batches_total{reason="full"} 3'
+assert_contains "$m" 'sealpipe_worker_pc1_batch_sectors_total 6'
+assert_contains "$m" 'sealpipe_worker_pc1_batch_waiting 0'
+assert_contains "$m" 'sealpipe_worker_pc1_batch_running 0'
 sp_wait_for 30 sh -c "\"$SW\" threads list -c \"$CFG\" --json | jq -e 'all(.[]; .state == \"Empty\" and .paused == false)'" ||
     fail "threads not back to Empty"
 kill -TERM "$WPID"

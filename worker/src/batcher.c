@@ -225,6 +225,7 @@ static void start_batch(wk_batcher *b, entry *e, int proof, bool full, uint64_t 
         bt->m[i]->pos = i;
     }
     bt->no = ++b->stats.batches;
+    b->stats.sectors += (uint64_t)bt->n;
     if (full) {
         b->stats.full++;
         snprintf(bt->why, sizeof bt->why, "full (%d of %d)", bt->n, e->size);

@@ -237,6 +237,9 @@ static void collect(void *ctx, sp_metrics *reg)
         sp_metric_set(m->proc_starts, l, ps[i].starts);
         sp_metric_set(m->proc_running, l, ps[i].running);
     }
+    wk_batcher_stats bs;
+    if (d->procs && wk_procs_batch_stats(d->procs, &bs))
+        wk_metrics_batches(m, &bs);
 }
 
 static void shut_down(daemon_ctx *d)

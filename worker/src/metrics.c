@@ -41,7 +41,18 @@ sp_code wk_metrics_init(wk_metrics *m, sp_err *err)
                                "stage,index", &m->proc_starts, err)) ||
         (rc = sp_metrics_gauge(m->reg, "sealpipe_worker_processor_running",
                                "Tasks in flight in the processor.", "stage,index",
-                               &m->proc_running, err))) {
+                               &m->proc_running, err)) ||
+        (rc = sp_metrics_counter(m->reg, "sealpipe_worker_pc1_batches_total",
+                                 "PC1 batches started: full, or after batch_wait.", "reason",
+                                 &m->batches, err)) ||
+        (rc = sp_metrics_counter(m->reg, "sealpipe_worker_pc1_batch_sectors_total",
+                                 "Sectors sent in PC1 batches (a retried sector counts again).",
+                                 NULL, &m->batch_sectors, err)) ||
+        (rc = sp_metrics_gauge(m->reg, "sealpipe_worker_pc1_batch_waiting",
+                               "PC1 calls of sealing threads waiting for a batch.", NULL,
+                               &m->batch_waiting, err)) ||
+        (rc = sp_metrics_gauge(m->reg, "sealpipe_worker_pc1_batch_running",
+                               "PC1 batches running.", NULL, &m->batch_running, err))) {
         wk_metrics_free(m);
         return rc;
     }
@@ -71,6 +82,25 @@ void wk_metrics_transition(const wk_metrics *m, const char *event)
 {
     if (m && m->reg)
         sp_metric_add(m->transitions, SP_LABELS(event), 1);
+}
+
+/* Counters follow the batcher's own totals: only the growth since the last look is added. */
+static void follow(sp_metric *f, const char *const *labels, uint64_t total)
+{
+    double now = sp_metric_get(f, labels);
+    if ((double)total > now)
+        sp_metric_add(f, labels, (double)total - now);
+}
+
+void wk_metrics_batches(const wk_metrics *m, const wk_batcher_stats *s)
+{
+    if (!m || !m->reg)
+        return;
+    follow(m->batches, SP_LABELS("full"), s->full);
+    follow(m->batches, SP_LABELS("waited"), s->waited);
+    follow(m->batch_sectors, NULL, s->sectors);
+    sp_metric_set(m->batch_waiting, NULL, s->waiting);
+    sp_metric_set(m->batch_running, NULL, s->running);
 }
 
 void wk_metrics_sector(const wk_metrics *m, const char *result)

@@ -1209,6 +1209,12 @@ int wk_procs_status(wk_procs *p, wk_proc_status *out, int max)
     return n;
 }
 
+bool wk_procs_batch_stats(wk_procs *p, wk_batcher_stats *out)
+{
+    wk_batcher_stats_get(p ? p->batcher : NULL, out);
+    return p && p->batcher;
+}
+
 int wk_procs_stage_running(wk_procs *p, wk_stage stage)
 {
     pthread_mutex_lock(&p->mu);

@@ -79,8 +79,11 @@ typedef struct wk_batcher_stats {
     int running;                     /* batches running */
     uint64_t batches;                /* batches started so far */
     uint64_t full, waited;           /* of them: started full / after batch_wait */
+    uint64_t sectors;                /* sectors sent in batches so far */
 } wk_batcher_stats;
 
 void wk_batcher_stats_get(wk_batcher *b, wk_batcher_stats *out);
+/* The pool's batcher's numbers (processor.c); false when the pool does not batch. */
+bool wk_procs_batch_stats(wk_procs *p, wk_batcher_stats *out);
 
 #endif
