@@ -39,6 +39,12 @@ assert_contains "$(tr '\0' '\n' <"/proc/$pc1_pid/environ")" "SEALPIPE_PROC_STAGE
 # the paused child runs batch 1, which holds two sectors
 sp_wait_for 10 grep -q "pc1 batch 1 starts" "$T/worker.log"
 assert_contains "$(grep "pc1 batch 1 starts" "$T/worker.log")" "2 sectors of proof"
+# its two threads show the batch's child; the other two wait in the queue for the next
+threads() { "$SW" threads list -c "$CFG" --json; }
+assert_eq "$(threads | jq "[.[] | select(.pid == $pc1_pid and .stage == \"pc1\")] | length")" "2" \
+    "threads running on the paused batch"
+sp_wait_for 30 sh -c "\"$SW\" threads list -c \"$CFG\" --json | jq -e '[.[] | select(.activity == \"pc1: waiting for a batch\" and .job == \"waiting\")] | length == 2'" ||
+    fail "two threads should wait for the next batch: $(threads)"
 kill -KILL "$pc1_pid"
 
 wk_wait_proving 4 120

@@ -17,6 +17,7 @@
 #include "sp_log.h"
 #include "wk_stages.h"
 #include "wk_store.h"
+#include "wk_batcher.h"
 #include "wk_thread.h"
 
 struct wk_thread {
@@ -192,7 +193,10 @@ sp_code wk_task_stage(wk_task *tk, wk_stage stage, const cJSON *task, cJSON **ou
     wk_thread *t = tk->thread;
     char label[64];
     name_of(tk->s, label, sizeof label);
-    set_activity(t, "waiting", "%s: waiting for a processor", wk_stage_name(stage));
+    wk_batcher_stats bs;
+    bool batched = stage == WK_STAGE_PC1 && wk_procs_batch_stats(tk->sh->procs, &bs);
+    set_activity(t, "waiting", "%s: waiting for a %s", wk_stage_name(stage),
+                 batched ? "batch" : "processor");
     wk_call_opts o = { .timeout_ms = wk_task_timeout_ms(tk->sh->cfg, stage, tk->s->sector_size),
                        .cancel = &t->cancel, .leave = &t->pausing, .label = label,
                        .on_state = on_proc_state, .ctx = t };
