@@ -301,6 +301,23 @@ static int64_t num(const call *c, const char *k)
 
 /* ---- gathering ---------------------------------------------------------------------------- */
 
+/* A pool whose config adds `limits` to processors (limitation, ...). */
+static void pool_start_limits(pool *pl, const char *limits, const char *extra)
+{
+    char text[4096];
+    snprintf(text, sizeof text, HEAD "processors = { %s pc1 = ( { " FAKE "%s } ); };\n", limits,
+             extra);
+    memset(pl, 0, sizeof *pl);
+    wk_diags d = { 0 };
+    sp_err err;
+    if (wk_config_load_string(text, "test.cfg", &pl->cfg, &d, &err) != SP_OK)
+        fail_msg("config: %s", err.msg);
+    wk_diags_free(&d);
+    wk_procs_opts o = { .cfg = &pl->cfg, .backoff_ms = 20, .ready_timeout_ms = 5000 };
+    if (wk_procs_start(&o, &pl->p, &err) != SP_OK)
+        fail_msg("start: %s", err.msg);
+}
+
 /* Two calls with batch = 2 go out together at once, in one task, without batch_wait. */
 static void test_full_batch(void **state)
 {
@@ -360,6 +377,45 @@ static void test_late_arrival(void **state)
     assert_true(num(&c[2], "start") >= num(&c[0], "end"));
     pool_free(&pl);
     free_calls(c, 3);
+}
+
+/* A batch is one task: with two slots but limitation.concurrent.pc1 = 1, four calls make
+ * two batches of two that never overlap, and the stage counts one task while one runs. */
+static void test_batch_is_one_task(void **state)
+{
+    (void)state;
+    pool pl;
+    pool_start_limits(&pl, "limitation = { concurrent = { pc1 = 1; }; };",
+                      "batch = 2; batch_wait = \"10min\"; concurrent = 2;");
+    call c[4];
+    for (int i = 0; i < 4; i++)
+        c[i] = (call){ .pl = &pl, .json = "{\"proof\":5,\"ms\":600}", .delay_ms = 20u * i };
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, call_main, &c[i]);
+    sp_sleep_ms(300);
+    assert_int_equal(wk_procs_stage_running(pl.p, WK_STAGE_PC1), 1);
+    wk_batcher_stats st;
+    assert_true(wk_procs_batch_stats(pl.p, &st));
+    assert_int_equal(st.running, 1);
+    assert_int_equal(st.waiting, 2);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(num(&c[i], "n"), 2);
+    int first = 0;
+    for (int i = 1; i < 4; i++)
+        if (num(&c[i], "start") < num(&c[first], "start"))
+            first = i;
+    for (int i = 0; i < 4; i++)
+        if (num(&c[i], "task") != num(&c[first], "task"))
+            assert_true(num(&c[i], "start") >= num(&c[first], "end"));
+    assert_true(wk_procs_batch_stats(pl.p, &st));
+    assert_int_equal(st.batches, 2);
+    assert_int_equal(st.full, 2);
+    assert_int_equal(st.sectors, 4);
+    pool_free(&pl);
+    free_calls(c, 4);
 }
 
 /* Sectors of two proofs form their own batches, even when they arrive interleaved. */
@@ -652,7 +708,7 @@ int main(int argc, char **argv)
     sp_log_init("test_worker_batch", SP_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_batch),     cmocka_unit_test(test_waited_partial),
-        cmocka_unit_test(test_late_arrival),   cmocka_unit_test(test_mixed_proofs),
+        cmocka_unit_test(test_late_arrival),   cmocka_unit_test(test_batch_is_one_task),   cmocka_unit_test(test_mixed_proofs),
         cmocka_unit_test(test_member_error),   cmocka_unit_test(test_cancel_waiting), cmocka_unit_test(test_leave_on_pause),
         cmocka_unit_test(test_cancel_running), cmocka_unit_test(test_batch_crash),
         cmocka_unit_test(test_stop_waiting),   cmocka_unit_test(test_mixed_entries),
