@@ -465,6 +465,22 @@ static void test_mixed_entries(void **state)
     free_calls(c, 3);
 }
 
+/* A call running alone on a batch = 1 entry and cancelled has its whole (plain) task
+ * cancelled in the child. */
+static void test_cancel_plain(void **state)
+{
+    (void)state;
+    pool pl;
+    pool_start_list(&pl, "{ " FAKE "batch = 2; batch_wait = \"10min\"; }, { " FAKE " }");
+    call c[1] = { { .pl = &pl, .json = "{\"proof\":5,\"ms\":20000,\"name\":\"a\"}",
+                    .cancel_after_ms = 300 } };
+    run_calls(c, 1);
+    assert_int_equal(c[0].rc, SP_EBUSY);
+    assert_string_equal(c[0].err.msg, "sector cancelled");
+    assert_true(c[0].returned_ms < 4000);
+    pool_free(&pl);
+}
+
 /* One member's permanent error is its own; its batch-mate succeeds. */
 static void test_member_error(void **state)
 {
@@ -711,7 +727,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_late_arrival),   cmocka_unit_test(test_batch_is_one_task),   cmocka_unit_test(test_mixed_proofs),
         cmocka_unit_test(test_member_error),   cmocka_unit_test(test_cancel_waiting), cmocka_unit_test(test_leave_on_pause),
         cmocka_unit_test(test_cancel_running), cmocka_unit_test(test_batch_crash),
-        cmocka_unit_test(test_stop_waiting),   cmocka_unit_test(test_mixed_entries),
+        cmocka_unit_test(test_stop_waiting),   cmocka_unit_test(test_mixed_entries),  cmocka_unit_test(test_cancel_plain),
         cmocka_unit_test(test_stage_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,7 +28,9 @@ typedef struct member {
     uint64_t timeout_ms;
     batch *batch;                    /* set when its batch forms */
     int pos;                         /* its index in the batch's sectors */
-    bool done, left;
+    bool done;
+    bool cancelled;                  /* its sector was cancelled in the batch */
+    bool left;                       /* its caller has gone: the batch frees it */
     cJSON *output;
     sp_code code;
     wk_level level;
@@ -56,7 +58,7 @@ struct batch {
     cJSON *task;                     /* built when it forms (the members' tasks copied) */
     char why[96];
     uint64_t timeout_ms;
-    volatile int cancel;             /* whole task: every member left */
+    volatile int cancel;             /* whole task: every member cancelled */
     volatile int part_cancel[WK_BATCH_MAX];
     pid_t pid;
     bool running;                    /* the task reached a child */
@@ -187,13 +189,13 @@ fail:
 static void *runner_main(void *arg);
 
 /* Takes up to N waiting members of proof into a new batch for entry e and starts its
- * thread. */
-static void start_batch(wk_batcher *b, entry *e, int proof, bool full, uint64_t now)
+ * thread.  False when out of memory (nothing changed). */
+static bool start_batch(wk_batcher *b, entry *e, int proof, bool full, uint64_t now)
 {
     batch *bt = calloc(1, sizeof *bt);
     if (!bt) {
         SP_ERROR("pc1 batch: out of memory forming a batch; trying again in 1s");
-        return;
+        return false;
     }
     bt->b = b;
     bt->e = e;
@@ -215,7 +217,7 @@ static void start_batch(wk_batcher *b, entry *e, int proof, bool full, uint64_t 
     if (!bt->task) {
         SP_ERROR("pc1 batch: out of memory building a batch task; trying again in 1s");
         free(bt);
-        return;
+        return false;
     }
     /* the labeler may run the sectors in turn, so the batch gets each one's time */
     bt->timeout_ms *= (uint64_t)bt->n;
@@ -256,6 +258,7 @@ static void start_batch(wk_batcher *b, entry *e, int proof, bool full, uint64_t 
         free(bt);
         pthread_cond_broadcast(&b->cv);
     }
+    return true;
 }
 
 /* Joins and frees batches whose thread has finished (under mu; unlocks meanwhile). */
@@ -293,10 +296,10 @@ static void *dispatcher_main(void *arg)
         bool full = false;
         int proof = -1;
         entry *e = ready_batch(b, now, &proof, &full, &wake);
-        if (e) {
-            start_batch(b, e, proof, full, now);
+        if (e && start_batch(b, e, proof, full, now))
             continue;
-        }
+        if (e)
+            wake = 1000;
         cv_wait_ms(b, wake ? wake : 1);
     }
     pthread_mutex_unlock(&b->mu);
@@ -505,10 +508,12 @@ sp_code wk_batcher_call(wk_batcher *b, const cJSON *task, const wk_call_opts *o,
             /* the child stops this sector only; the others go on */
             __atomic_store_n(&bt->part_cancel[m->pos], 1, __ATOMIC_RELEASE);
             cancel_sent = sp_now_ms();
-            bool all_left = true;
+            m->cancelled = true;
+            /* every sector cancelled: the whole task stops (a plain task has only this) */
+            bool all = true;
             for (int i = 0; i < bt->n; i++)
-                all_left &= bt->m[i] == m || !bt->m[i] || bt->m[i]->left;
-            if (all_left)
+                all &= !bt->m[i] || bt->m[i]->cancelled;
+            if (all)
                 __atomic_store_n(&bt->cancel, 1, __ATOMIC_RELEASE);
             SP_INFO("%s: cancelled; leaving pc1 batch %llu (its other sectors go on)", m->label,
                     (unsigned long long)bt->no);
