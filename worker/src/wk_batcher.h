@@ -23,14 +23,18 @@
  * pc1's task timeout times the sectors in the batch) fails every member as that error
  * (temporary), so each thread retries PC1 and pf_pc1 resumes its sector's layers.
  *
- * Cancel.  A caller cancelled while it waits leaves the queue at once.  One cancelled
- * while its batch runs gets its sector cancelled in the child ({"cancel":id,"sector":k},
- * the others go on) and returns after at most WK_BATCH_LEAVE_MS, without the answer; the
- * batch frees what it leaves behind.  Stopping the pool fails every waiting call.
+ * Cancel.  A caller cancelled (SP_EBUSY) or pausing (wk_call_opts.leave: SP_ESTATE, the
+ * sealer's step is then idle, not failed) while it waits leaves the queue at once.  One
+ * cancelled while its batch runs gets its sector cancelled in the child
+ * ({"cancel":id,"sector":k}; the others go on; the whole task once every member is
+ * cancelled) and gets the child's answer, or returns after WK_BATCH_LEAVE_MS without it;
+ * the batch frees what it leaves behind.  A pause does not leave a running batch (as any
+ * running stage finishes).  Stopping the pool fails every waiting call.
  *
- * Log: "pc1 batch 3 starts: 2 sectors of proof 5 (s-t01000-1, s-t01000-2), full (2 of
- * 2)" / "..., waited 10.0s (batch_wait 10.0s, 1 of 2)" and "pc1 batch 3 ended in 12.3s:
- * 2 done, 0 failed".
+ * Log: "pc1 batch 3 starts on pc1[0]: 2 sectors of proof 5 (s-t01000-1, s-t01000-2),
+ * full (2 of 2)" / "..., waited 10.0s (batch_wait 10.0s, 1 of 2)" and "pc1 batch 3 ended
+ * in 12.3s: 2 done, 0 failed" (a warning naming each failed sector otherwise).  Metrics:
+ * wk_metrics.h (sealpipe_worker_pc1_batch*).
  */
 #ifndef WK_BATCHER_H
 #define WK_BATCHER_H
