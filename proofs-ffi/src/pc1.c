@@ -4,6 +4,7 @@
  * resume after a crash from the inputs recorded in sealpipe-pc1.marker, and the versioned
  * binary form of pf_pc1_output. */
 #include "label.h"
+#include "pc1_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,10 +102,46 @@ static pf_status make_dirs(const char *dir, pf_error *err)
     return PF_OK;
 }
 
+/* Where the bytes of a file come from: contiguous, or (a batch's node-interleaved layer)
+ * one 32-byte label every `stride` bytes starting at data, gathered through scratch. */
+typedef struct file_src {
+    const uint8_t *data;
+    size_t stride;             /* 0: contiguous */
+    uint8_t *scratch;          /* WRITE_CHUNK bytes when stride != 0 */
+} file_src;
+
+/* The next piece of the file at byte `at` (at most WRITE_CHUNK bytes). */
+static const uint8_t *src_piece(const file_src *s, size_t at, size_t *n)
+{
+    if (*n > WRITE_CHUNK)
+        *n = WRITE_CHUNK;
+    if (!s->stride)
+        return s->data + at;
+    /* a short write may leave `at` inside a label: gather from that label on */
+    size_t first = at / 32, skip = at % 32, nodes = (skip + *n + 31) / 32;
+    if (nodes * 32 > WRITE_CHUNK)
+        nodes = WRITE_CHUNK / 32;
+    for (size_t i = 0; i < nodes; i++)
+        memcpy(s->scratch + i * 32, s->data + (first + i) * s->stride, 32);
+    if (*n > nodes * 32 - skip)
+        *n = nodes * 32 - skip;
+    return s->scratch + skip;
+}
+
+static pf_status write_src_atomic(const char *dir, const char *path, const file_src *src,
+                                  size_t len, pf_error *err);
+
 /* Writes len bytes to path through path.tmp: reserve, write, fsync, rename.  On failure
  * nothing is left under either name. */
 static pf_status write_file_atomic(const char *dir, const char *path, const void *data, size_t len,
                                    pf_error *err)
+{
+    file_src src = { .data = data };
+    return write_src_atomic(dir, path, &src, len, err);
+}
+
+static pf_status write_src_atomic(const char *dir, const char *path, const file_src *src,
+                                  size_t len, pf_error *err)
 {
     char tmp[PATH_MAX_LEN + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -118,10 +155,11 @@ static pf_status write_file_atomic(const char *dir, const char *path, const void
                   strerror(e), e == ENOSPC ? " (free space in the cache directory and re-run)" : "");
         goto out;
     }
-    const uint8_t *p = data;
     size_t left = len;
     while (left) {
-        ssize_t w = write(fd, p, left < WRITE_CHUNK ? left : WRITE_CHUNK);
+        size_t n = left;
+        const uint8_t *p = src_piece(src, len - left, &n);
+        ssize_t w = write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -131,7 +169,6 @@ static pf_status write_file_atomic(const char *dir, const char *path, const void
                       errno_status(e) == PF_ENOSPC ? " (free space in the cache directory and re-run)" : "");
             goto out;
         }
-        p += w;
         left -= (size_t)w;
     }
     if (fsync(fd) != 0) {
@@ -203,8 +240,9 @@ static void remove_layers(const char *dir, int from, int layers)
     }
 }
 
-static pf_status read_layer(const char *dir, int layer, uint8_t *buf, size_t bytes,
-                            pf_error *err)
+/* bytes of a layer file from byte `from` into buf. */
+static pf_status read_layer_range(const char *dir, int layer, uint8_t *buf, size_t from,
+                                  size_t bytes, pf_error *err)
 {
     char path[PATH_MAX_LEN];
     pf_layer_path(dir, layer, path, sizeof path);
@@ -213,7 +251,7 @@ static pf_status read_layer(const char *dir, int layer, uint8_t *buf, size_t byt
         return fail(err, PF_EIO, "pc1: cannot reopen %s to resume: %s", path, strerror(errno));
     size_t at = 0;
     while (at < bytes) {
-        ssize_t r = pread(fd, buf + at, bytes - at, (off_t)at);
+        ssize_t r = pread(fd, buf + at, bytes - at, (off_t)(from + at));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
@@ -226,6 +264,12 @@ static pf_status read_layer(const char *dir, int layer, uint8_t *buf, size_t byt
     }
     close(fd);
     return PF_OK;
+}
+
+static pf_status read_layer(const char *dir, int layer, uint8_t *buf, size_t bytes,
+                            pf_error *err)
+{
+    return read_layer_range(dir, layer, buf, 0, bytes, err);
 }
 
 /* ---- the writer thread: layer N goes to disk while layer N+1 is labeled ---- */
@@ -392,6 +436,78 @@ static pf_status prepare_resume(pc1_run *r, uint64_t sector_id, int *complete, p
     remove_layers(r->dir, 1, layers);
     snprintf(path, sizeof path, "%s/%s", r->dir, MARKER_NAME);
     return write_file_atomic(r->dir, path, want, strlen(want), err);
+}
+
+/* ---- one sector's directory, for batched PC1 (pc1_internal.h) ---- */
+
+pf_status pf_pc1_dir_open(int proof_id, const pf_graph *g, const uint8_t pcache_digest[32],
+                          const char *dir, uint64_t sector_id, const uint8_t prover_id[32],
+                          const uint8_t ticket[32], const uint8_t comm_d[32], pf_pc1_dir *d,
+                          pf_error *err)
+{
+    pf_pc1_output scratch;
+    memset(d, 0, sizeof *d);
+    d->lock_fd = -1;
+    pf_status st = check_args(proof_id, dir, prover_id, ticket, comm_d, &scratch, err);
+    if (st != PF_OK)
+        return st;
+    pc1_run r;
+    memset(&r, 0, sizeof r);
+    r.lock_fd = -1;
+    r.info = pf_seal_proof(proof_id);
+    r.dir = dir;
+    r.g = *g;
+    r.bytes = (size_t)r.info->nodes * 32;
+    memcpy(r.pc.digest, pcache_digest, 32);
+    pf_replica_id(prover_id, sector_id, ticket, comm_d, r.info->porep_id, r.replica_id);
+    if ((st = make_dirs(dir, err)) != PF_OK || (st = take_dir_lock(&r, err)) != PF_OK ||
+        (st = prepare_resume(&r, sector_id, &d->complete, err)) != PF_OK) {
+        if (r.lock_fd >= 0)
+            close(r.lock_fd);
+        return st;
+    }
+    d->lock_fd = r.lock_fd;
+    memcpy(d->replica_id, r.replica_id, 32);
+    return PF_OK;
+}
+
+void pf_pc1_dir_close(pf_pc1_dir *d)
+{
+    if (d->lock_fd >= 0)
+        close(d->lock_fd);
+    d->lock_fd = -1;
+}
+
+pf_status pf_pc1_write_layer_strided(const char *dir, int layer, const uint8_t *labels,
+                                     uint64_t nodes, size_t stride, pf_error *err)
+{
+    char path[PATH_MAX_LEN];
+    if (pf_layer_path(dir, layer, path, sizeof path) != 0)
+        return fail(err, PF_EINVAL, "pc1: cache directory name too long");
+    file_src src = { .data = labels, .stride = stride, .scratch = malloc(WRITE_CHUNK) };
+    if (!src.scratch)
+        return fail(err, PF_ENOMEM, "pc1: no memory for a write buffer");
+    pf_status st = write_src_atomic(dir, path, &src, (size_t)nodes * 32, err);
+    free(src.scratch);
+    return st;
+}
+
+pf_status pf_pc1_read_layer_strided(const char *dir, int layer, uint8_t *labels, uint64_t nodes,
+                                    size_t stride, pf_error *err)
+{
+    const size_t chunk = WRITE_CHUNK;
+    uint8_t *buf = malloc(chunk);
+    if (!buf)
+        return fail(err, PF_ENOMEM, "pc1: no memory for a read buffer");
+    pf_status st = PF_OK;
+    for (uint64_t first = 0; first < nodes && st == PF_OK; first += chunk / 32) {
+        uint64_t n = nodes - first < chunk / 32 ? nodes - first : chunk / 32;
+        st = read_layer_range(dir, layer, buf, (size_t)first * 32, (size_t)n * 32, err);
+        for (uint64_t i = 0; i < n && st == PF_OK; i++)
+            memcpy(labels + (first + i) * stride, buf + i * 32, 32);
+    }
+    free(buf);
+    return st;
 }
 
 pf_status pf_pc1(int proof_id, const char *cache_dir, uint64_t sector_id,

@@ -1,39 +1,333 @@
-/* sdr_batch.c — pf_pc1_batch: PC1 of several sectors of one proof together.
- * For now each sector runs pf_pc1 in turn (same files, resume and errors); the
- * interleaved multi-buffer labeler replaces the loop. */
+/* sdr_batch.c — pf_pc1_batch: PC1 of several sectors of one proof labeled together.
+ *
+ * Sectors are taken in groups of up to PF_MB_MAX_LANES lanes.  A group's two layer buffers
+ * are node-interleaved (row v holds every lane's label of node v, lane l at l * 32), so the
+ * one parent index read from the cache and the one row fetched from memory serve every
+ * lane, and the lanes' independent SHA-256 chains run interleaved on the hashing core
+ * (sha256_mb.c) where one chain alone leaves the SHA unit waiting on its latency.
+ *
+ * Per sector everything else is pf_pc1's (pc1_internal.h): its directory checked, locked
+ * and resumed from its marker, each layer written atomically to its own files.  Sectors of
+ * a group may have different complete layers after a crash: the group starts after the
+ * lowest, loading that layer of every lane, and a lane's layer file that is already
+ * complete is not written again (the labels are the same).  A lane whose cancel flag is
+ * raised, or whose layer cannot be written, stops alone: its layers are still computed
+ * with the group (the rows are shared) but no longer written. */
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "sealproofs.h"
+#include "label.h"
+#include "pc1_internal.h"
+#include "sha256.h"
+#include "sha256_mb.h"
+
+#define CHECK_EVERY ((uint64_t)1 << 14)
+#define PREFETCH_AHEAD 4     /* nodes ahead whose parent rows are prefetched */
+
+typedef struct lane {
+    pf_pc1_batch_sector *s;
+    pf_pc1_dir dir;
+    int alive;               /* 0 once it failed or was cancelled */
+} lane;
+
+typedef struct group {
+    const pf_seal_proof_info *info;
+    const pf_graph *g;
+    const pf_sdr_options *opts;
+    pf_pcache_map *map;
+    int n;                   /* lanes */
+    lane *lanes[PF_MB_MAX_LANES];
+    uint8_t *buf[2];
+    size_t row;              /* bytes per node row: n * 32 */
+    size_t bytes;            /* bytes per layer buffer */
+    int use_ni;
+} group;
+
+static pf_status fail(pf_error *err, pf_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static pf_status fail(pf_error *err, pf_status st, const char *fmt, ...)
+{
+    if (err) {
+        err->status = st;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void lane_stop(lane *ln, pf_status st, const pf_error *why)
+{
+    if (!ln->alive)
+        return;
+    ln->alive = 0;
+    ln->s->status = st;
+    if (why)
+        ln->s->err = *why;
+}
+
+static int alive_count(const group *gr)
+{
+    int n = 0;
+    for (int l = 0; l < gr->n; l++)
+        n += gr->lanes[l]->alive;
+    return n;
+}
+
+/* Every CHECK_EVERY nodes: the batch's and each lane's cancel flag.  Returns 1 when the
+ * whole batch must stop. */
+static int check_cancel(group *gr, int layer, uint64_t v)
+{
+    const volatile int *all = gr->opts->cancel;
+    int stop_all = all && __atomic_load_n(all, __ATOMIC_ACQUIRE);
+    for (int l = 0; l < gr->n; l++) {
+        lane *ln = gr->lanes[l];
+        if (ln->alive && (stop_all || (ln->s->cancel &&
+                                       __atomic_load_n(ln->s->cancel, __ATOMIC_ACQUIRE)))) {
+            pf_error e;
+            fail(&e, PF_EINTERRUPTED, "pc1 batch: %s cancelled in layer %d at node %" PRIu64
+                 " (complete layers stay for a resume)", ln->s->cache_dir, layer, v);
+            lane_stop(ln, PF_EINTERRUPTED, &e);
+        }
+    }
+    return stop_all || alive_count(gr) == 0;
+}
+
+/* Labels one layer of every lane into cur (prev: the layer before, layers >= 2). */
+static pf_status label_layer(group *gr, int layer, uint8_t *cur, const uint8_t *prev)
+{
+    const int L = gr->n, np = layer == 1 ? PF_BASE_DEGREE : PF_DEGREE;
+    const size_t row = gr->row;
+    const uint64_t nodes = gr->g->nodes;
+    const uint32_t *parents = gr->map->parents;
+    uint32_t off[PF_MB_MAX_LANES];
+    uint8_t blocks[PF_MB_MAX_LANES][64];
+    uint32_t st[PF_MB_MAX_LANES][8];
+    for (int l = 0; l < L; l++) {
+        off[l] = (uint32_t)(l * 32);
+        pf_label_node0(gr->lanes[l]->dir.replica_id, (uint32_t)layer, cur + off[l]);
+        memcpy(blocks[l], gr->lanes[l]->dir.replica_id, 32);
+        for (int i = 0; i < 4; i++)
+            blocks[l][32 + i] = (uint8_t)((uint32_t)layer >> (24 - 8 * i));
+        memset(blocks[l] + 36, 0, 28);
+    }
+    for (uint64_t v = 1; v < nodes; v++) {
+        const uint32_t *par = parents + v * PF_DEGREE;
+        if (v + PREFETCH_AHEAD < nodes) {
+            const uint32_t *ahead = par + PREFETCH_AHEAD * PF_DEGREE;
+            for (int k = 0; k < np; k++) {
+                const uint8_t *r = (k < PF_BASE_DEGREE ? cur : prev) + (size_t)ahead[k] * row;
+                for (size_t b = 0; b < row; b += 64)
+                    __builtin_prefetch(r + b);
+            }
+        }
+        for (int l = 0; l < L; l++)
+            for (int i = 0; i < 8; i++)
+                blocks[l][36 + i] = (uint8_t)(v >> (56 - 8 * i));
+        const uint8_t *rows[PF_DEGREE];
+        for (int k = 0; k < PF_BASE_DEGREE; k++)
+            rows[k] = cur + (size_t)par[k] * row;
+        if (np == PF_DEGREE)
+            for (int k = PF_BASE_DEGREE; k < PF_DEGREE; k++)
+                rows[k] = prev + (size_t)par[k] * row;
+        if (gr->use_ni) {
+            pf_mb_compress_iv_ni((size_t)L, (const uint8_t(*)[64])blocks, st);
+            pf_mb_label_node_ni(L, (const uint32_t(*)[8])st, rows, np, off, cur + v * row);
+        } else {
+            for (int l = 0; l < L; l++) {
+                memcpy(st[l], pf_sha256_iv, 32);
+                pf_sha256_compress_portable(st[l], blocks[l], 1);
+            }
+            pf_mb_label_node_portable(L, (const uint32_t(*)[8])st, rows, np, off,
+                                      cur + v * row);
+        }
+        if ((v & (CHECK_EVERY - 1)) == 0) {
+            if (check_cancel(gr, layer, v))
+                return PF_EINTERRUPTED;
+            pf_pcache_map_advance(gr->map, v);
+        }
+    }
+    return PF_OK;
+}
+
+/* Writes layer `layer` of every live lane that does not have it complete yet. */
+static void write_layer(group *gr, int layer, const uint8_t *cur)
+{
+    for (int l = 0; l < gr->n; l++) {
+        lane *ln = gr->lanes[l];
+        if (!ln->alive || ln->dir.complete >= layer)
+            continue;
+        pf_error e;
+        pf_status st = pf_pc1_write_layer_strided(ln->s->cache_dir, layer, cur + (size_t)l * 32,
+                                                  gr->g->nodes, gr->row, &e);
+        if (st != PF_OK)
+            lane_stop(ln, st, &e);
+        else
+            ln->dir.complete = layer;
+    }
+}
+
+static pf_status run_group(group *gr, pf_error *err)
+{
+    const int layers = gr->info->layers;
+    int start = layers;
+    for (int l = 0; l < gr->n; l++)
+        if (gr->lanes[l]->dir.complete < start)
+            start = gr->lanes[l]->dir.complete;
+    if (start == layers)
+        return PF_OK;
+    int huge;
+    gr->buf[0] = pf_sdr_alloc(gr->bytes, gr->opts->hugepages, &huge);
+    gr->buf[1] = pf_sdr_alloc(gr->bytes, gr->opts->hugepages, &huge);
+    if (!gr->buf[0] || !gr->buf[1])
+        return fail(err, PF_ENOMEM, "pc1 batch: cannot allocate two layers of %zu bytes for %d "
+                    "sectors", gr->bytes, gr->n);
+    pf_status st = PF_OK;
+    for (int l = 0; l < gr->n && start > 0; l++) {
+        pf_error e;
+        if (pf_pc1_read_layer_strided(gr->lanes[l]->s->cache_dir, start,
+                                      gr->buf[start & 1] + (size_t)l * 32, gr->g->nodes, gr->row,
+                                      &e) != PF_OK)
+            lane_stop(gr->lanes[l], e.status, &e);
+    }
+    for (int layer = start + 1; layer <= layers && alive_count(gr) > 0; layer++) {
+        uint8_t *cur = gr->buf[layer & 1];
+        double t0 = now_s();
+        st = label_layer(gr, layer, cur, gr->buf[(layer - 1) & 1]);
+        pf_pcache_map_rewind(gr->map);
+        if (st != PF_OK)
+            break;
+        double dt = now_s() - t0;
+        write_layer(gr, layer, cur);
+        if (gr->opts->progress) {
+            pf_progress_event ev = { .layer = layer, .layers = layers, .seconds = dt };
+            gr->opts->progress(gr->opts->progress_ctx, &ev);
+        }
+    }
+    if (st == PF_EINTERRUPTED) {
+        /* the batch's own cancel: every lane still labeling stops */
+        check_cancel(gr, 0, 0);
+        st = PF_OK;
+    }
+    return st;
+}
+
+static void fill_output(int proof_id, pf_pc1_batch_sector *s, const uint8_t replica_id[32])
+{
+    memset(&s->out, 0, sizeof s->out);
+    s->out.version = PF_PC1_OUTPUT_VERSION;
+    s->out.proof_id = proof_id;
+    s->out.sector_id = s->sector_id;
+    memcpy(s->out.prover_id, s->prover_id, 32);
+    memcpy(s->out.ticket, s->ticket, 32);
+    memcpy(s->out.comm_d, s->comm_d, 32);
+    memcpy(s->out.replica_id, replica_id, 32);
+}
+
+/* Sets every sector without a result yet to st/err (a failure before any labeling). */
+static void fail_all(pf_pc1_batch_sector *sectors, int n, const pf_error *e)
+{
+    for (int i = 0; i < n; i++) {
+        sectors[i].status = e->status;
+        sectors[i].err = *e;
+    }
+}
 
 pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
                        const char *parent_cache_dir, const pf_sdr_options *opts, pf_error *err)
 {
-    if (!sectors || n < 1 || n > PF_PC1_BATCH_MAX) {
-        if (err) {
-            err->status = PF_EINVAL;
-            snprintf(err->msg, sizeof err->msg, "pc1 batch: %d sectors (1..%d)", n,
-                     PF_PC1_BATCH_MAX);
-        }
-        return PF_EINVAL;
+    static const pf_sdr_options defaults;
+    if (!sectors || n < 1 || n > PF_PC1_BATCH_MAX)
+        return fail(err, PF_EINVAL, "pc1 batch: %d sectors (1..%d)", n, PF_PC1_BATCH_MAX);
+    if (!opts)
+        opts = &defaults;
+    const pf_seal_proof_info *info = pf_seal_proof(proof_id);
+    pf_error e = { 0 };
+    if (!info) {
+        fail(&e, PF_EINVAL, "pc1: seal proof id %d is not registered (use 0-19)", proof_id);
+        fail_all(sectors, n, &e);
+        return fail(err, e.status, "%s", e.msg);
     }
-    pf_status first = PF_OK;
+    pf_graph g;
+    pf_parent_cache_result pc;
+    pf_pcache_map map;
+    lane *lanes = calloc((size_t)n, sizeof *lanes);
+    int map_open = 0;
+    pf_status st;
+    if (!lanes) {
+        fail(&e, PF_ENOMEM, "pc1 batch: out of memory");
+        fail_all(sectors, n, &e);
+        return fail(err, e.status, "%s", e.msg);
+    }
+    for (int i = 0; i < n; i++) {
+        lanes[i].s = &sectors[i];
+        lanes[i].dir.lock_fd = -1;
+        sectors[i].status = PF_OK;
+        memset(&sectors[i].err, 0, sizeof sectors[i].err);
+    }
+    if ((st = pf_graph_init_proof(&g, proof_id, &e)) != PF_OK ||
+        (st = pf_parent_cache_ensure_cancel(&g, parent_cache_dir, opts->threads, opts->cancel,
+                                            &pc, &e)) != PF_OK ||
+        (st = pf_pcache_map_open(&map, pc.path, &g, &e)) != PF_OK) {
+        fail_all(sectors, n, &e);
+        goto done;
+    }
+    map_open = 1;
     for (int i = 0; i < n; i++) {
         pf_pc1_batch_sector *s = &sectors[i];
-        pf_sdr_options o = opts ? *opts : (pf_sdr_options){ 0 };
-        if (s->cancel)
-            o.cancel = s->cancel;
-        memset(&s->err, 0, sizeof s->err);
-        s->status = pf_pc1(proof_id, s->cache_dir, s->sector_id, s->prover_id, s->ticket,
-                           s->comm_d, parent_cache_dir, &o, &s->out, &s->err);
-        if (s->status != PF_OK && first == PF_OK) {
-            first = s->status;
-            if (err) {
-                err->status = first;
-                snprintf(err->msg, sizeof err->msg, "pc1 batch: sector %d (%.100s): %.300s", i,
-                         s->cache_dir ? s->cache_dir : "?", s->err.msg);
-            }
+        pf_error de;
+        if (pf_pc1_dir_open(proof_id, &g, pc.digest, s->cache_dir, s->sector_id, s->prover_id,
+                            s->ticket, s->comm_d, &lanes[i].dir, &de) != PF_OK) {
+            s->status = de.status;
+            s->err = de;
+            continue;
         }
+        lanes[i].alive = 1;
     }
-    return first;
+    group gr = { .info = info, .g = &g, .opts = opts, .map = &map,
+                 .use_ni = pf_sha256_using_ni() };
+    for (int i = 0; i < n;) {
+        gr.n = 0;
+        for (; i < n && gr.n < PF_MB_MAX_LANES; i++)
+            if (lanes[i].alive)
+                gr.lanes[gr.n++] = &lanes[i];
+        if (gr.n == 0)
+            continue;
+        gr.row = (size_t)gr.n * 32;
+        gr.bytes = (size_t)g.nodes * gr.row;
+        gr.buf[0] = gr.buf[1] = NULL;
+        pf_error ge;
+        pf_status gst = run_group(&gr, &ge);
+        pf_sdr_free(gr.buf[0], gr.bytes);
+        pf_sdr_free(gr.buf[1], gr.bytes);
+        if (gst != PF_OK)
+            for (int l = 0; l < gr.n; l++)
+                lane_stop(gr.lanes[l], gst, &ge);
+    }
+    for (int i = 0; i < n; i++)
+        if (lanes[i].alive)
+            fill_output(proof_id, &sectors[i], lanes[i].dir.replica_id);
+done:
+    for (int i = 0; i < n; i++)
+        pf_pc1_dir_close(&lanes[i].dir);
+    free(lanes);
+    if (map_open)
+        pf_pcache_map_close(&map);
+    for (int i = 0; i < n; i++)
+        if (sectors[i].status != PF_OK)
+            return fail(err, sectors[i].status, "pc1 batch: sector %d (%.100s): %.300s", i,
+                        sectors[i].cache_dir ? sectors[i].cache_dir : "?", sectors[i].err.msg);
+    return PF_OK;
 }

@@ -1,0 +1,382 @@
+/* test_pc1_batch.c — batched PC1 (pf_pc1_batch, issue 11): the multi-buffer SHA-NI node
+ * kernel against the portable one for 1-8 lanes; batches of 2, 3, 4 and 9 sectors (2KiB)
+ * and of 2 and 4 (8MiB) give, for every sector, layer files and outputs identical to
+ * single-sector pf_pc1; one sector cancelled mid-batch stops alone and resumes with
+ * pf_pc1; sectors with different complete layers resume together without their complete
+ * layers being rewritten; a sector with a bad directory fails alone. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "label.h"
+#include "sealproofs.h"
+#include "sha256.h"
+#include "sha256_mb.h"
+
+#define P2K 5  /* StackedDrg2KiBV1_1 */
+#define P8M 6  /* StackedDrg8MiBV1_1 */
+
+typedef struct fixture {
+    char root[64];
+    char pcache[128];
+} fixture;
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->root, sizeof f->root, "/tmp/test_pc1_batch.XXXXXX");
+    if (!mkdtemp(f->root))
+        return -1;
+    snprintf(f->pcache, sizeof f->pcache, "%s/parents", f->root);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* Sector i of a test: its own sector id, prover and ticket. */
+static void sector_inputs(pf_pc1_batch_sector *s, const char *dir, int i)
+{
+    memset(s, 0, sizeof *s);
+    s->cache_dir = dir;
+    s->sector_id = 100 + (uint64_t)i;
+    s->prover_id[0] = 0xe8;
+    s->prover_id[1] = 0x07;
+    for (int k = 0; k < 32; k++) {
+        s->ticket[k] = (uint8_t)(31 * i + k);
+        s->comm_d[k] = (uint8_t)(7 * i + 3 * k);
+    }
+    s->comm_d[31] &= 0x3f;
+}
+
+static void dir_of(fixture *f, char *buf, size_t len, const char *what, int i)
+{
+    snprintf(buf, len, "%s/%s-%d", f->root, what, i);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return NULL;
+    struct stat sb;
+    fstat(fd, &sb);
+    uint8_t *b = malloc((size_t)sb.st_size + 1);
+    size_t at = 0;
+    while (at < (size_t)sb.st_size) {
+        ssize_t r = read(fd, b + at, (size_t)sb.st_size - at);
+        if (r <= 0)
+            break;
+        at += (size_t)r;
+    }
+    close(fd);
+    *len = at;
+    return b;
+}
+
+/* Single-sector pf_pc1 of sector i into ref-<i> (once per program run). */
+static void reference(fixture *f, int proof, int i, pf_pc1_output *out)
+{
+    char dir[256];
+    dir_of(f, dir, sizeof dir, proof == P2K ? "ref2k" : "ref8m", i);
+    pf_pc1_batch_sector s;
+    sector_inputs(&s, dir, i);
+    pf_error err;
+    if (pf_pc1(proof, dir, s.sector_id, s.prover_id, s.ticket, s.comm_d, f->pcache, NULL, out,
+               &err) != PF_OK)
+        fail_msg("reference pc1: %s", err.msg);
+}
+
+/* Every layer of sector i in dir equals the reference's, byte for byte. */
+static void assert_same_layers(fixture *f, int proof, int i, const char *dir)
+{
+    char ref[256], a[4096], b[4096];
+    dir_of(f, ref, sizeof ref, proof == P2K ? "ref2k" : "ref8m", i);
+    const pf_seal_proof_info *info = pf_seal_proof(proof);
+    for (int l = 1; l <= info->layers; l++) {
+        pf_layer_path(dir, l, a, sizeof a);
+        pf_layer_path(ref, l, b, sizeof b);
+        size_t la = 0, lb = 0;
+        uint8_t *x = read_file(a, &la), *y = read_file(b, &lb);
+        assert_non_null(x);
+        assert_non_null(y);
+        assert_int_equal(la, info->sector_size);
+        assert_int_equal(la, lb);
+        if (memcmp(x, y, la) != 0)
+            fail_msg("sector %d layer %d differs from single-sector PC1", i, l);
+        free(x);
+        free(y);
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp", a);
+        assert_int_not_equal(access(tmp, F_OK), 0);
+    }
+}
+
+static void run_batch(fixture *f, int proof, int n, const char *tag)
+{
+    pf_pc1_batch_sector *s = calloc((size_t)n, sizeof *s);
+    char (*dirs)[256] = calloc((size_t)n, sizeof *dirs);
+    for (int i = 0; i < n; i++) {
+        dir_of(f, dirs[i], sizeof dirs[i], tag, i);
+        sector_inputs(&s[i], dirs[i], i);
+    }
+    pf_error err;
+    if (pf_pc1_batch(proof, s, n, f->pcache, NULL, &err) != PF_OK)
+        fail_msg("pc1 batch of %d: %s", n, err.msg);
+    for (int i = 0; i < n; i++) {
+        pf_pc1_output ref;
+        reference(f, proof, i, &ref);
+        assert_int_equal(s[i].status, PF_OK);
+        assert_memory_equal(&s[i].out, &ref, sizeof ref);
+        assert_same_layers(f, proof, i, dirs[i]);
+        nftw(dirs[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    free(dirs);
+    free(s);
+}
+
+/* ---- the kernel ---------------------------------------------------------------------- */
+
+static void test_kernel_lanes(void **state)
+{
+    (void)state;
+    if (!pf_sha256_using_ni())
+        skip();
+    enum { ROWS = 14 };
+    uint8_t data[ROWS][PF_MB_MAX_LANES * 32];
+    for (int r = 0; r < ROWS; r++)
+        for (int b = 0; b < PF_MB_MAX_LANES * 32; b++)
+            data[r][b] = (uint8_t)(r * 131 + b * 7 + 1);
+    const uint8_t *rows[ROWS];
+    for (int r = 0; r < ROWS; r++)
+        rows[r] = data[(r * 5) % ROWS];   /* repeated rows, as parents repeat */
+    for (int lanes = 1; lanes <= PF_MB_MAX_LANES; lanes++) {
+        uint32_t st[PF_MB_MAX_LANES][8], off[PF_MB_MAX_LANES];
+        uint8_t blocks[PF_MB_MAX_LANES][64];
+        for (int l = 0; l < lanes; l++) {
+            off[l] = (uint32_t)(32 * ((l + 3) % lanes));   /* lanes in any order */
+            for (int b = 0; b < 64; b++)
+                blocks[l][b] = (uint8_t)(l * 17 + b);
+        }
+        /* prefix compressions */
+        uint32_t ref[PF_MB_MAX_LANES][8];
+        pf_mb_compress_iv_ni((size_t)lanes, (const uint8_t(*)[64])blocks, st);
+        for (int l = 0; l < lanes; l++) {
+            memcpy(ref[l], pf_sha256_iv, 32);
+            pf_sha256_compress_portable(ref[l], blocks[l], 1);
+            assert_memory_equal(st[l], ref[l], 32);
+        }
+        for (int np = PF_BASE_DEGREE; np <= PF_DEGREE; np += PF_DEGREE - PF_BASE_DEGREE) {
+            uint8_t a[PF_MB_MAX_LANES * 32], b[PF_MB_MAX_LANES * 32];
+            memset(a, 0xaa, sizeof a);
+            memset(b, 0xaa, sizeof b);
+            pf_mb_label_node_ni(lanes, (const uint32_t(*)[8])st, rows, np, off, a);
+            pf_mb_label_node_portable(lanes, (const uint32_t(*)[8])st, rows, np, off, b);
+            assert_memory_equal(a, b, sizeof a);
+            /* and lane by lane with the single-chain SHA-NI labeler */
+            for (int l = 0; l < lanes; l++) {
+                const uint8_t *p[PF_DEGREE];
+                uint8_t one[32];
+                for (int k = 0; k < np; k++)
+                    p[k] = rows[k] + off[l];
+                pf_label_node_ni(st[l], p, np, one);
+                assert_memory_equal(one, a + off[l], 32);
+            }
+        }
+    }
+}
+
+/* ---- identical layers -------------------------------------------------------------------- */
+
+static void test_batch_2kib(void **state)
+{
+    fixture *f = *state;
+    run_batch(f, P2K, 2, "b2k2");
+    run_batch(f, P2K, 3, "b2k3");
+    run_batch(f, P2K, 4, "b2k4");
+    run_batch(f, P2K, 9, "b2k9");   /* more than 8 lanes: two groups */
+}
+
+static void test_batch_8mib(void **state)
+{
+    fixture *f = *state;
+    run_batch(f, P8M, 2, "b8m2");
+    run_batch(f, P8M, 4, "b8m4");
+}
+
+/* ---- one sector cancelled ---------------------------------------------------------------- */
+
+typedef struct cancel_ctx {
+    volatile int *flag;
+    int layers_seen;
+} cancel_ctx;
+
+static void cancel_after_first_layer(void *ctx, const pf_progress_event *ev)
+{
+    cancel_ctx *c = ctx;
+    c->layers_seen++;
+    if (ev->layer == 1)
+        __atomic_store_n(c->flag, 1, __ATOMIC_RELEASE);
+}
+
+static void resumed_layers(void *ctx, const pf_progress_event *ev)
+{
+    int *n = ctx;
+    *n += ev->resumed;
+}
+
+static void test_batch_cancel_one(void **state)
+{
+    fixture *f = *state;
+    pf_pc1_batch_sector s[3];
+    char dirs[3][256];
+    volatile int flag = 0;
+    for (int i = 0; i < 3; i++) {
+        dir_of(f, dirs[i], sizeof dirs[i], "cancel", i);
+        sector_inputs(&s[i], dirs[i], i);
+    }
+    s[1].cancel = &flag;
+    cancel_ctx c = { .flag = &flag };
+    pf_sdr_options o = { .progress = cancel_after_first_layer, .progress_ctx = &c };
+    pf_error err;
+    assert_int_equal(pf_pc1_batch(P8M, s, 3, f->pcache, &o, &err), PF_EINTERRUPTED);
+    assert_non_null(strstr(err.msg, "sector 1"));
+    assert_int_equal(s[0].status, PF_OK);
+    assert_int_equal(s[2].status, PF_OK);
+    assert_int_equal(s[1].status, PF_EINTERRUPTED);
+    assert_non_null(strstr(s[1].err.msg, "cancelled in layer 2"));
+    for (int i = 0; i < 3; i += 2) {
+        pf_pc1_output ref;
+        reference(f, P8M, i, &ref);
+        assert_memory_equal(&s[i].out, &ref, sizeof ref);
+        assert_same_layers(f, P8M, i, dirs[i]);
+    }
+    /* the cancelled sector kept its first layer and nothing of the second */
+    char path[4096];
+    pf_layer_path(dirs[1], 1, path, sizeof path);
+    assert_int_equal(access(path, F_OK), 0);
+    pf_layer_path(dirs[1], 2, path, sizeof path);
+    assert_int_not_equal(access(path, F_OK), 0);
+    /* pf_pc1 resumes it from its first layer, with the same result */
+    int resumed = 0;
+    pf_sdr_options r = { .progress = resumed_layers, .progress_ctx = &resumed };
+    pf_pc1_output out, ref;
+    assert_int_equal(pf_pc1(P8M, dirs[1], s[1].sector_id, s[1].prover_id, s[1].ticket,
+                            s[1].comm_d, f->pcache, &r, &out, &err), PF_OK);
+    assert_int_equal(resumed, 1);
+    reference(f, P8M, 1, &ref);
+    assert_memory_equal(&out, &ref, sizeof ref);
+    assert_same_layers(f, P8M, 1, dirs[1]);
+}
+
+/* ---- mixed resume ------------------------------------------------------------------------ */
+
+static ino_t inode_of(const char *dir, int layer)
+{
+    char path[4096];
+    struct stat sb;
+    pf_layer_path(dir, layer, path, sizeof path);
+    return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+static void test_batch_resume_mixed(void **state)
+{
+    fixture *f = *state;
+    pf_pc1_batch_sector s[3];
+    char dirs[3][256], path[4096];
+    for (int i = 0; i < 3; i++) {
+        dir_of(f, dirs[i], sizeof dirs[i], "mixed", i);
+        sector_inputs(&s[i], dirs[i], i);
+    }
+    pf_error err;
+    pf_pc1_output out;
+    /* sector 0 complete, sector 1 with its first layer only, sector 2 fresh */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pf_pc1(P8M, dirs[i], s[i].sector_id, s[i].prover_id, s[i].ticket,
+                                s[i].comm_d, f->pcache, NULL, &out, &err), PF_OK);
+    pf_layer_path(dirs[1], 2, path, sizeof path);
+    assert_int_equal(unlink(path), 0);
+    ino_t a1 = inode_of(dirs[0], 1), a2 = inode_of(dirs[0], 2), b1 = inode_of(dirs[1], 1);
+    assert_int_equal(pf_pc1_batch(P8M, s, 3, f->pcache, NULL, &err), PF_OK);
+    for (int i = 0; i < 3; i++) {
+        pf_pc1_output ref;
+        reference(f, P8M, i, &ref);
+        assert_int_equal(s[i].status, PF_OK);
+        assert_memory_equal(&s[i].out, &ref, sizeof ref);
+        assert_same_layers(f, P8M, i, dirs[i]);
+    }
+    /* complete layers were kept, not written again */
+    assert_true(inode_of(dirs[0], 1) == a1);
+    assert_true(inode_of(dirs[0], 2) == a2);
+    assert_true(inode_of(dirs[1], 1) == b1);
+}
+
+/* ---- a bad directory ----------------------------------------------------------------------- */
+
+static void test_batch_bad_dir(void **state)
+{
+    fixture *f = *state;
+    pf_pc1_batch_sector s[3];
+    char dirs[3][256], file[128];
+    snprintf(file, sizeof file, "%s/a-file", f->root);
+    int fd = open(file, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    for (int i = 0; i < 3; i++)
+        dir_of(f, dirs[i], sizeof dirs[i], "baddir", i);
+    snprintf(dirs[1], sizeof dirs[1], "%s/under", file);   /* under a regular file */
+    for (int i = 0; i < 3; i++)
+        sector_inputs(&s[i], dirs[i], i);
+    pf_error err;
+    assert_int_not_equal(pf_pc1_batch(P2K, s, 3, f->pcache, NULL, &err), PF_OK);
+    assert_non_null(strstr(err.msg, "sector 1"));
+    assert_int_not_equal(s[1].status, PF_OK);
+    assert_non_null(strstr(s[1].err.msg, "under"));
+    for (int i = 0; i < 3; i += 2) {
+        pf_pc1_output ref;
+        reference(f, P2K, i, &ref);
+        assert_int_equal(s[i].status, PF_OK);
+        assert_memory_equal(&s[i].out, &ref, sizeof ref);
+        assert_same_layers(f, P2K, i, dirs[i]);
+    }
+    /* and bad arguments to the batch itself */
+    assert_int_equal(pf_pc1_batch(P2K, s, 0, f->pcache, NULL, &err), PF_EINVAL);
+    assert_int_equal(pf_pc1_batch(P2K, s, PF_PC1_BATCH_MAX + 1, f->pcache, NULL, &err), PF_EINVAL);
+    assert_int_equal(pf_pc1_batch(77, s, 3, f->pcache, NULL, &err), PF_EINVAL);
+    assert_int_equal(s[0].status, PF_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kernel_lanes),
+        cmocka_unit_test(test_batch_2kib),
+        cmocka_unit_test(test_batch_8mib),
+        cmocka_unit_test(test_batch_cancel_one),
+        cmocka_unit_test(test_batch_resume_mixed),
+        cmocka_unit_test(test_batch_bad_dir),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
