@@ -650,7 +650,8 @@ static bool same_file(const char *a, const char *b)
 
 /* The pc1 stage answers a batch task per sector: a malformed member gets its own
  * permanent error; the two good 2KiB sectors get exactly the pc1out and layer files of
- * single-sector PC1 with the same inputs, and a cancelled one stops alone. */
+ * single-sector PC1 with the same inputs, and one cancelled before the task ran does not
+ * start. */
 static void test_stage_batch(void **state)
 {
     (void)state;
@@ -692,6 +693,8 @@ static void test_stage_batch(void **state)
     assert_non_null(cancelled);
     assert_string_equal(cJSON_GetObjectItem(cancelled, "level")->valuestring, "temporary");
     assert_int_equal(cJSON_GetObjectItem(cancelled, "code")->valueint, SP_EBUSY);
+    assert_string_equal(cJSON_GetObjectItem(cancelled, "msg")->valuestring,
+                        "pc1: cancelled before its batch started");
     for (int s = 0; s < 3; s += 2) {
         const cJSON *o = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, s), "output");
         assert_non_null(o);

@@ -403,6 +403,12 @@ static sp_code run_pc1_batch(stage_call *c, int proof, const char *parents)
         v[i].cancel = c->env->sector_cancel && i < c->env->nsector_cancel
                           ? &c->env->sector_cancel[i]
                           : NULL;
+        if (v[i].cancel && __atomic_load_n(v[i].cancel, __ATOMIC_ACQUIRE)) {
+            /* cancelled while the batch waited for its slot: it does not start at all */
+            pcode[i] = sp_fail(&perr[i], SP_EBUSY, "pc1: cancelled before its batch started");
+            where[i] = -1;
+            continue;
+        }
         run[k] = v[i];
         where[i] = k++;
     }
