@@ -25,6 +25,8 @@
 #include "sha256.h"
 #include "sha256_mb.h"
 
+_Static_assert(PF_PC1_BATCH_LANES == PF_MB_MAX_LANES, "lanes per group");
+
 #define CHECK_EVERY ((uint64_t)1 << 14)
 #define PREFETCH_AHEAD 4     /* nodes ahead whose parent rows are prefetched */
 
@@ -65,6 +67,14 @@ static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time of the calling (hashing) thread. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -204,15 +214,16 @@ static pf_status run_group(group *gr, pf_error *err)
     }
     for (int layer = start + 1; layer <= layers && alive_count(gr) > 0; layer++) {
         uint8_t *cur = gr->buf[layer & 1];
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         st = label_layer(gr, layer, cur, gr->buf[(layer - 1) & 1]);
         pf_pcache_map_rewind(gr->map);
         if (st != PF_OK)
             break;
-        double dt = now_s() - t0;
+        double dt = now_s() - t0, dc = cpu_s() - c0;
         write_layer(gr, layer, cur);
         if (gr->opts->progress) {
-            pf_progress_event ev = { .layer = layer, .layers = layers, .seconds = dt };
+            pf_progress_event ev = { .layer = layer, .layers = layers, .seconds = dt,
+                                     .hasher_cpu_seconds = dc };
             gr->opts->progress(gr->opts->progress_ctx, &ev);
         }
     }
@@ -243,6 +254,13 @@ static void fail_all(pf_pc1_batch_sector *sectors, int n, const pf_error *e)
         sectors[i].status = e->status;
         sectors[i].err = *e;
     }
+}
+
+double pf_sdr_lanes_limit(int lanes, double seconds)
+{
+    if (!pf_sha256_using_ni() || lanes < 1 || lanes > PF_MB_MAX_LANES)
+        return 0;
+    return pf_mb_chain_rate_ni(lanes, seconds);
 }
 
 pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,

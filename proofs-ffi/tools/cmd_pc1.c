@@ -445,6 +445,97 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
     return remove(p);
 }
 
+/* What bench pc1 prepared before the run: the proof, the single-chain limit measured in the
+ * same run, the parent cache, the temporary directory and the sector inputs. */
+typedef struct bench_env {
+    const pf_seal_proof_info *info;
+    pf_sha256_limit *lim;
+    const char *pcache, *dir;
+    double pcache_s;
+    int pcache_generated;
+    uint8_t prover[32], ticket[32], comm_d[32];
+} bench_env;
+
+static double round3(double x) { return (double)(int64_t)(x * 1000) / 1000; }
+
+/* bench pc1 --batch N: N sectors through pf_pc1_batch on one hashing core (groups of up to
+ * PF_PC1_BATCH_LANES lanes), against the single-chain limit and the multi-lane ceiling. */
+static int bench_batch(const char *cmd, const bench_env *env, int n, pf_sdr_options *so,
+                       bench_log *blog, int json)
+{
+    const pf_seal_proof_info *info = env->info;
+    pf_pc1_batch_sector *s = calloc((size_t)n, sizeof *s);
+    char (*dirs)[4200] = calloc((size_t)n, sizeof *dirs);
+    if (!s || !dirs) {
+        free(s);
+        free(dirs);
+        return tool_fail(cmd, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(dirs[i], sizeof dirs[i], "%s/s%d", env->dir, i);
+        s[i].cache_dir = dirs[i];
+        s[i].sector_id = (uint64_t)i + 1;
+        memcpy(s[i].prover_id, env->prover, 32);
+        memcpy(s[i].ticket, env->ticket, 32);
+        s[i].ticket[0] = (uint8_t)i;
+        memcpy(s[i].comm_d, env->comm_d, 32);
+    }
+    pf_error e;
+    double t0 = now_s();
+    pf_status st = pf_pc1_batch(info->id, s, n, env->pcache, so, &e);
+    double pc1_s = now_s() - t0;
+    nftw(env->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(dirs);
+    free(s);
+    if (st)
+        return tool_fail_pf(cmd, &e);
+    pf_sdr_sha256_limit(env->lim, 1.5);
+    const int lanes = n < PF_PC1_BATCH_LANES ? n : PF_PC1_BATCH_LANES;
+    double lanes_limit = pf_sdr_lanes_limit(lanes, 1.5);
+
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double label_s = 0;
+    for (int i = 0; i < blog->n; i++)
+        label_s += blog->seconds[i];
+    const double chain = (double)(info->nodes - 1) * PF_SDR_CHAIN_BLOCKS * info->layers * n;
+    double total = chain / label_s, total_cpu = blog->cpu > 0 ? chain / blog->cpu : 0;
+    uint64_t rss = (uint64_t)ru.ru_maxrss * 1024;
+
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "proof", info->name);
+    cJSON_AddNumberToObject(o, "sector_size", (double)info->sector_size);
+    cJSON_AddNumberToObject(o, "layers", info->layers);
+    cJSON_AddStringToObject(o, "mode", "batch");
+    cJSON_AddNumberToObject(o, "batch", n);
+    cJSON_AddNumberToObject(o, "lanes_per_core", lanes);
+    cJSON_AddNumberToObject(o, "hashing_cores", 1);
+    cJSON_AddBoolToObject(o, "sha_ni", env->lim->sha_ni);
+    cJSON *ls = cJSON_AddArrayToObject(o, "layer_seconds");
+    for (int i = 0; i < blog->n; i++)
+        cJSON_AddItemToArray(ls, cJSON_CreateNumber(round3(blog->seconds[i])));
+    cJSON_AddNumberToObject(o, "pc1_seconds", round3(pc1_s));
+    cJSON_AddNumberToObject(o, "compressions_per_s", (double)(int64_t)total);
+    cJSON_AddNumberToObject(o, "per_sector_compressions_per_s", (double)(int64_t)(total / n));
+    cJSON_AddNumberToObject(o, "sha256_limit_per_s", (double)(int64_t)env->lim->best);
+    cJSON_AddNumberToObject(o, "ratio", round3(total / env->lim->best));
+    cJSON_AddNumberToObject(o, "hashing_thread_cpu_seconds", round3(blog->cpu));
+    cJSON_AddNumberToObject(o, "compressions_per_cpu_s", (double)(int64_t)total_cpu);
+    cJSON_AddNumberToObject(o, "ratio_on_cpu_time",
+                            env->lim->best_cpu > 0 ? round3(total_cpu / env->lim->best_cpu) : 0);
+    cJSON_AddNumberToObject(o, "lanes_limit_per_s", (double)(int64_t)lanes_limit);
+    cJSON_AddNumberToObject(o, "fraction_of_lanes_limit",
+                            lanes_limit > 0 ? round3(total_cpu / lanes_limit) : 0);
+    cJSON_AddNumberToObject(o, "load_average", load_average());
+    cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)rss);
+    cJSON_AddNumberToObject(o, "peak_rss_per_sector_bytes", (double)(rss / (uint64_t)n));
+    /* what one single-sector PC1 holds: two layers (plus a window of the parent cache) */
+    cJSON_AddNumberToObject(o, "single_sector_layers_bytes", (double)(2 * info->sector_size));
+    cJSON_AddNumberToObject(o, "parent_cache_seconds", round3(env->pcache_s));
+    cJSON_AddBoolToObject(o, "parent_cache_generated", env->pcache_generated);
+    return tool_emit(o, json);
+}
+
 static int cmd_bench_pc1(int argc, char **argv)
 {
     const char *cmd = "bench pc1";
@@ -455,9 +546,11 @@ static int cmd_bench_pc1(int argc, char **argv)
         { "dir", required_argument, NULL, 'd' },     { "hugepages", no_argument, NULL, 'h' },
         { "no-hugepages", no_argument, NULL, 'H' },
         { "producers", required_argument, NULL, 'r' },
+        { "batch", required_argument, NULL, 'b' },
         { 0, 0, 0, 0 },
     };
-    const char *size = "512MiB", *proof = NULL, *pcache = NULL, *dir = NULL, *prod_s = NULL;
+    const char *size = "512MiB", *proof = NULL, *pcache = NULL, *dir = NULL, *prod_s = NULL,
+               *batch_s = NULL;
     int json = 0, c, id;
     pf_sdr_options so = { .multicore = 1 };
     opterr = 0;
@@ -473,6 +566,7 @@ static int cmd_bench_pc1(int argc, char **argv)
         case 'h': so.hugepages = 1; break;
         case 'H': so.hugepages = -1; break;
         case 'r': prod_s = optarg; break;
+        case 'b': batch_s = optarg; break;
         default: return unknown_option(cmd, argc, argv);
         }
     }
@@ -484,6 +578,10 @@ static int cmd_bench_pc1(int argc, char **argv)
     if (prod_s && (tool_parse_u64(cmd, "--producers", prod_s, &producers) || producers > 32))
         return tool_fail(cmd, "--producers: use 1..32");
     so.producers = (int)producers;
+    uint64_t batch = 1;
+    if (batch_s && (tool_parse_u64(cmd, "--batch", batch_s, &batch) || batch < 1 ||
+                    batch > PF_PC1_BATCH_MAX))
+        return tool_fail(cmd, "--batch: use 1..%d sectors", PF_PC1_BATCH_MAX);
     const pf_seal_proof_info *info = pf_seal_proof(id);
     pf_error e;
 
@@ -513,6 +611,14 @@ static int cmd_bench_pc1(int argc, char **argv)
     so.progress_ctx = &blog;
     so.cancel = (const volatile int *)&g_cancel;
     catch_signals();
+    if (batch > 1) {
+        bench_env env = { .info = info, .lim = &lim, .pcache = pcache, .dir = tmpl,
+                          .pcache_s = pcache_s, .pcache_generated = pcr.generated };
+        memcpy(env.prover, prover, 32);
+        memcpy(env.ticket, ticket, 32);
+        memcpy(env.comm_d, comm_d, 32);
+        return bench_batch(cmd, &env, (int)batch, &so, &blog, json);
+    }
     pf_pc1_output out;
     t0 = now_s();
     pf_status st = pf_pc1(id, tmpl, 1, prover, ticket, comm_d, pcache, &so, &out, &e);
@@ -600,11 +706,14 @@ const sp_cmd sealproof_pc1_cmds[] = {
       "--zero --cache /tmp/s1" },
     { "bench pc1", cmd_bench_pc1, "PC1 labeling rate vs this machine's SHA-256 limit",
       "bench pc1 [--sector-size 512MiB | --proof P] [--single] [--cores LIST] [--producers N]\n"
-      "          [--hugepages|--no-hugepages] [--parent-cache DIR] [--dir DIR] [--json]\n"
+      "          [--batch N] [--hugepages|--no-hugepages] [--parent-cache DIR] [--dir DIR] [--json]\n"
       "  Runs PC1 of an empty sector in a temporary directory under DIR (default /var/tmp,\n"
       "  removed afterwards) and prints per-layer labeling time, peak RSS, the labeling rate\n"
       "  in SHA-256 compressions/s on the dependent chain (19 per node), the single-core\n"
       "  single-chain SHA-256 compression rate measured in the same run, and their ratio.\n"
-      "Example: sealproof bench pc1 --sector-size 512MiB --json" },
+      "  --batch N labels N sectors together (pf_pc1_batch, up to 8 interleaved per hashing\n"
+      "  core) and reports total and per-sector rates, the ratio of the total to the\n"
+      "  single-chain limit, the ceiling of that many lanes, and peak memory per sector.\n"
+      "Example: sealproof bench pc1 --sector-size 512MiB --batch 4 --json" },
     { NULL, NULL, NULL, NULL },
 };

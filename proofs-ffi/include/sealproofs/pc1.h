@@ -193,6 +193,7 @@ pf_status pf_pc1(int proof_id, const char *cache_dir, uint64_t sector_id,
  * atomically to its own cache_dir, and a re-run of a batch (or a single pf_pc1) continues
  * each sector from its own last complete layer.  Memory per sector is that of pf_pc1. */
 #define PF_PC1_BATCH_MAX 128
+#define PF_PC1_BATCH_LANES 8   /* sectors interleaved on one hashing core; more form groups */
 
 typedef struct pf_pc1_batch_sector {
     /* in */
@@ -216,6 +217,11 @@ typedef struct pf_pc1_batch_sector {
  * cancel flag, its disk full — does not stop the others). */
 pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
                        const char *parent_cache_dir, const pf_sdr_options *opts, pf_error *err);
+
+/* The best throughput of `lanes` (1..PF_PC1_BATCH_LANES) interleaved SHA-256 chains on this
+ * thread's core, in compressions per second of CPU time (repeated schedules, sha256rnds2
+ * only): the ceiling of a batch's hashing core.  0 without SHA-NI. */
+double pf_sdr_lanes_limit(int lanes, double seconds);
 
 /* Serialized form: magic "SPC1", u32 version, then the fields little-endian, then the
  * first 8 bytes of SHA-256 over everything before it; PF_PC1_OUTPUT_ENCODED_LEN bytes. */
