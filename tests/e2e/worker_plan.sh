@@ -142,6 +142,13 @@ jq_is "$T/batch.json" '.processors[0].batch' \
     '{"size":4,"wait_ms":600000,"slots":2,"sectors_at_once":8,"memory":[{"sector_size":34359738368,"bytes":274877906944}]}' \
     "pc1[0] batches"
 jq_is "$T/batch.json" '[.processors[1:][] | .batch] | unique' '[null]' "no other processor batches"
+# limitation.concurrent.pc1 caps the batches of every pc1 processor together
+cat >"$T/batch-limit.cfg" <<EOF
+inherit = "$T/batch.cfg";
+processors = { limitation = { concurrent = { pc1 = 1; }; }; };
+EOF
+assert_contains "$("$W" plan -c "$T/batch-limit.cfg" --synthetic "$SINGLE")" \
+    "limitation.concurrent.pc1 = 1: at most 1 batch at a time over all pc1 processors"
 # without batching the plan has no batch section
 if "$W" plan -c "$CFG/hw/single-32c-1gpu.cfg" --synthetic "$SINGLE" | grep -q "PC1 batches"; then
     fail "a class without batch = N shows PC1 batches"

@@ -748,6 +748,10 @@ static void print_batches(const wk_plan *plan, FILE *f)
                 pp->concurrent == 1 ? "" : "s", pp->proc->batch, mem);
         first = false;
     }
+    int limit = plan->cfg ? plan->cfg->limit_concurrent[WK_STAGE_PC1] : 0;
+    if (!first && limit > 0)
+        fprintf(f, "limitation.concurrent.pc1 = %d: at most %d batch%s at a time over all pc1 "
+                "processors\n", limit, limit, limit == 1 ? "" : "es");
 }
 
 static cJSON *batch_json(const wk_plan *plan, const wk_placed *pp)
