@@ -28,7 +28,7 @@
 _Static_assert(PF_PC1_BATCH_LANES == PF_MB_MAX_LANES, "lanes per group");
 
 #define CHECK_EVERY ((uint64_t)1 << 14)
-#define PREFETCH_AHEAD 4     /* nodes ahead whose parent rows are prefetched */
+#define PREFETCH_AHEAD 2     /* nodes ahead whose parent rows are prefetched (8MiB x 4: 2-4 best, 8+ slower) */
 
 typedef struct lane {
     pf_pc1_batch_sector *s;
