@@ -6,7 +6,10 @@
 # retry PC1, and they come back as a batch of their own.  Checked: every batch started
 # with 2 sectors ("full"), two batches ended with 2 done, the killed one with 2 failed;
 # `seal-worker plan` shows the batches; every sector Proving; the pc1 stage metrics count
-# each sector once, the batch metrics three full batches of six sectors in all.
+# each sector once, the batch metrics three full batches of six sectors in all.  Then, with
+# a fresh manager and 2 threads, one sector of a running batch is aborted (`threads
+# abort`): it leaves the batch, the manager records the abort, the pc1 child lives on, its
+# batch-mate reaches Proving, and the next sector goes alone after batch_wait.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/worker_lib.sh"
 
@@ -78,4 +81,51 @@ sp_wait_for 30 sh -c "\"$SW\" threads list -c \"$CFG\" --json | jq -e 'all(.[]; 
 kill -TERM "$WPID"
 wait "$WPID"
 assert_eq "$?" "0" "exit status after SIGTERM"
-echo "4 sectors sealed in batches of 2 (one batch killed and resumed)"
+
+# ---- one sector of a running batch aborted: its batch-mate goes on ---------------------------
+# a fresh manager (sectors 0-2) and a worker with 2 threads; batch 1 is held at the pause
+# point while one of its threads is aborted
+kill -TERM "$MPID"
+wait "$MPID" 2>/dev/null || true
+mv "$T/worker.log" "$T/worker-kill.log"
+rm -rf "$T/home" "$T/store1" "$T"/t0 "$T"/t1 "$T"/t2 "$T"/t3
+wk_manager_start '{ actor = 1000; sizes = [ "2KiB" ]; deals = false; max_number = 2; }'
+WPORT=$(sp_free_port)
+wk_worker_cfg "$CFG" 'allowed_sizes = [ "2KiB" ];' \
+    "{ location = \"$T/t0\"; }, { location = \"$T/t1\"; }" \
+    "pc1 = ( { cpuset = \"$CPU0\"; share = true; batch = 2; batch_wait = \"3s\"; } );
+     pc2 = ( { cpuset = \"$CPUS\"; share = true; } );
+     c2 = ( { cpuset = \"$CPUS\"; share = true; } );"
+export SEALPIPE_TEST_PAUSE_DIR="$T/pause2"
+mkdir -p "$SEALPIPE_TEST_PAUSE_DIR"
+wk_worker_start "$CFG"
+wk_wait_file "$T/pause2/pc1.paused" 60
+pc1_pid=$(cat "$T/pause2/pc1.paused")
+sp_wait_for 10 sh -c "\"$SW\" threads list -c \"$CFG\" --json | jq -e '[.[] | select(.pid == $pc1_pid)] | length == 2'" ||
+    fail "both threads should run on the paused batch: $(threads)"
+idx=$(threads | jq -r "[.[] | select(.pid == $pc1_pid)][0].index")
+sector=$(threads | jq -r ".[$idx].sector")
+mate=$(threads | jq -r "[.[] | select(.pid == $pc1_pid and .index != $idx)][0].sector")
+num=${sector##*-}
+assert_contains "$("$SW" threads abort "$idx" --reason "batch test" -c "$CFG")" "abort requested"
+sp_wait_for 30 sh -c "\"$SM\" sectors list --home \"$H\" --json | jq -e '.[] | select(.ID.Number == $num) | .Aborted'" ||
+    fail "the manager did not record the abort of $sector"
+grep -q "$sector: cancelled; leaving pc1 batch 1 (its other sectors go on)" "$T/worker.log" ||
+    fail "the aborted sector did not leave its batch: $(grep 'pc1 batch' "$T/worker.log")"
+kill -0 "$pc1_pid" || fail "the batch's child died when one of its sectors was cancelled"
+touch "$T/pause2/pc1.resume"
+# the batch-mate and the sector the aborted thread took next reach Proving; the latter
+# alone, after batch_wait, since no other sector is left to pair it with
+wk_wait_proving 2 120
+json=$(wk_sectors)
+assert_eq "$(echo "$json" | jq length)" "3" "sectors handed out"
+assert_eq "$(echo "$json" | jq -r "[.[] | select(.Aborted) | .ID.Number] | join(\",\")")" "$num" "aborted sectors"
+assert_eq "$(echo "$json" | jq -r "[.[] | select(.ID.Number == ${mate##*-}) | .State][0]")" "Proving" "$mate"
+grep -q "$mate: TicketAssigned -> PC1Done" "$T/worker.log" || fail "$mate did not finish PC1 in batch 1"
+grep -q "pc1 batch 1 ended in .*: [12] done" "$T/worker.log" || fail "batch 1 did not finish its sectors"
+grep -q "pc1 batch 2 starts on pc1\[0\]: 1 sector of proof 5 (s-t01000-2), waited" "$T/worker.log" ||
+    fail "the next sector did not go alone after batch_wait: $(grep 'pc1 batch' "$T/worker.log")"
+kill -TERM "$WPID"
+wait "$WPID"
+assert_eq "$?" "0" "exit status after SIGTERM"
+echo "4 sectors sealed in batches of 2 (one batch killed and resumed); one sector aborted mid-batch, its batch-mate sealed"
