@@ -4,6 +4,7 @@
 #
 #   data     sealproof bench data --size 512MiB     CommP and tree_d vs the SHA-256 chain
 #   pc1      sealproof bench pc1 --sector-size 512MiB   labeling vs the SHA-256 limit
+#   pc1b     sealproof bench pc1 --batch 4 (8MiB)   batched PC1: 4 sectors on one core
 #   pc2      sealproof bench pc2 --sector-size 8MiB     Poseidon vs the Fr product rate, a PC2
 #   gpu      sealproof bench gpu                    OpenCL device vs the CPU backend
 #   rpc      scripts/bench_rpc.sh 32 5              sector-manager requests/s (target 5000)
@@ -14,6 +15,7 @@
 #   BENCH_LIMIT=SECONDS     time limit of each benchmark (default 900); a benchmark past
 #                           it gets SIGINT (they clean up their files), SIGKILL 30s later
 #   BENCH_PC1_SIZE, BENCH_PC2_SIZE, BENCH_DATA_SIZE   sizes (512MiB, 8MiB, 512MiB)
+#   BENCH_PC1B_SIZE, BENCH_PC1B_BATCH   batched PC1 (8MiB, 4 sectors)
 #   BENCH_OUT=DIR           where the JSON results go (default build/bench)
 # Other load on the machine lowers every rate: each line shows the load average.
 set -u
@@ -21,12 +23,14 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${SP_BIN:-$ROOT/bin}
 SEALPROOF=$BIN/sealproof
-ONLY=${BENCH_ONLY:-data pc1 pc2 gpu rpc storage}
+ONLY=${BENCH_ONLY:-data pc1 pc1b pc2 gpu rpc storage}
 LIMIT=${BENCH_LIMIT:-900}
 OUT=${BENCH_OUT:-$ROOT/build/bench}
 PC1_SIZE=${BENCH_PC1_SIZE:-512MiB}
 PC2_SIZE=${BENCH_PC2_SIZE:-8MiB}
 DATA_SIZE=${BENCH_DATA_SIZE:-512MiB}
+PC1B_SIZE=${BENCH_PC1B_SIZE:-8MiB}
+PC1B_BATCH=${BENCH_PC1B_BATCH:-4}
 [ -x "$SEALPROOF" ] || { echo "bench: $SEALPROOF is not built; run make first" >&2; exit 1; }
 command -v jq >/dev/null || { echo "bench: jq is missing; run scripts/deps.sh" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -73,6 +77,14 @@ if want pc1 && run pc1 "$SEALPROOF" bench pc1 --sector-size "$PC1_SIZE" --json; 
     row "pc1 $PC1_SIZE" "labeling rate / SHA-256 limit (wall time)" "$(fmt "$(j pc1 .ratio)")"
     row "" "same, on the hashing thread's CPU time" "$(fmt "$(j pc1 .ratio_on_cpu_time)")"
     row "" "PC1 seconds ($(j pc1 .mode), load $(j pc1 .load_average))" "$(j pc1 .pc1_seconds)"
+fi
+
+if want pc1b && run pc1b "$SEALPROOF" bench pc1 --sector-size "$PC1B_SIZE" --batch "$PC1B_BATCH" --json; then
+    row "pc1 batch $PC1B_BATCH x $PC1B_SIZE" "total rate / single-chain limit, one core (target 3)" "$(fmt "$(j pc1b .ratio)")"
+    row "" "same on CPU time; fraction of the $(j pc1b .lanes_per_core)-lane ceiling" \
+        "$(fmt "$(j pc1b .ratio_on_cpu_time)"); $(fmt "$(j pc1b .fraction_of_lanes_limit)")"
+    row "" "peak RSS per sector / one PC1's two layers" \
+        "$(awk -v a="$(j pc1b .peak_rss_per_sector_bytes)" -v b="$(j pc1b .single_sector_layers_bytes)" 'BEGIN { printf "%.2f", a / b }')"
 fi
 
 if want pc2 && run pc2 "$SEALPROOF" bench pc2 --sector-size "$PC2_SIZE" --json; then
