@@ -2,7 +2,7 @@
 # sealproof_pc1.sh — the SDR commands end to end: parents (rust-fil-proofs' per-node lists
 # and pinned table digests, the --out file), labels (the upstream label vectors), pc1
 # (layer files that match the labels command, single vs multi-core, resume after a crash
-# and after Ctrl-C, a full disk), and clear errors on bad input.
+# and after Ctrl-C, a full disk), a batched bench smoke run, and clear errors on bad input.
 . "$(dirname "$0")/lib.sh"
 
 SP="$SP_BIN/sealproof"
@@ -101,6 +101,22 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$T/full" && mount -t tmpfs -o size=12m tmpfs 
 else
     echo "full-disk case skipped (needs root to mount a tmpfs)"
 fi
+
+# -- bench pc1 --batch: a smoke run of pf_pc1_batch through the bench (2KiB x 3, 8MiB x 2) ----
+for run in "2KiB 3" "8MiB 2"; do
+    set -- $run
+    out=$("$SP" bench pc1 --sector-size "$1" --batch "$2" --parent-cache "$PC" --dir "$T" --json 2>/dev/null) \
+        || fail "bench pc1 --sector-size $1 --batch $2"
+    for k in batch lanes_per_core hashing_cores compressions_per_s per_sector_compressions_per_s \
+             sha256_limit_per_s ratio compressions_per_cpu_s ratio_on_cpu_time lanes_limit_per_s \
+             load_average peak_rss_bytes peak_rss_per_sector_bytes single_sector_layers_bytes; do
+        echo "$out" | jq -e "has(\"$k\")" >/dev/null || fail "bench pc1 --batch $2 has no $k: $out"
+    done
+    assert_eq "$(echo "$out" | jq -r .mode)" batch "bench pc1 --batch mode"
+    assert_eq "$(echo "$out" | jq -r .batch)" "$2" "bench pc1 batch size"
+    echo "$out" | jq -e '.compressions_per_s > 0 and .ratio > 0 and .peak_rss_per_sector_bytes > 0' >/dev/null \
+        || fail "bench pc1 --batch $2 rates: $out"
+done
 
 # -- bad input: one line on stderr, non-zero exit -------------------------------------------------
 bad() {
