@@ -351,6 +351,10 @@ static sp_code pc1_batch_answer(cJSON *arr, int i, const pf_pc1_batch_sector *v,
     sp_err e;
     if (code == SP_OK && v->status != PF_OK)
         code = from_pf(&e, &v->err, "pc1");
+    else if (code == SP_OK && v->out.version != PF_PC1_OUTPUT_VERSION)
+        /* never an answer without an output, whatever the labeler left in the slot */
+        code = sp_fail(&e, SP_EINTERNAL, "pc1 batch: the labeler gave no output and no error "
+                       "for this sector");
     else if (code != SP_OK)
         e = *perr;
     if (code == SP_OK) {
