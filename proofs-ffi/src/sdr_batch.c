@@ -213,6 +213,11 @@ static pf_status run_group(group *gr, pf_error *err)
             lane_stop(gr->lanes[l], e.status, &e);
     }
     for (int layer = start + 1; layer <= layers && alive_count(gr) > 0; layer++) {
+        /* a cancel between layers (or before the first) takes effect before any work */
+        if (check_cancel(gr, layer, 0)) {
+            st = PF_EINTERRUPTED;
+            break;
+        }
         uint8_t *cur = gr->buf[layer & 1];
         double t0 = now_s(), c0 = cpu_s();
         st = label_layer(gr, layer, cur, gr->buf[(layer - 1) & 1]);
