@@ -73,7 +73,7 @@ if [ "$HANG_S" -gt 0 ]; then
     sp_wait_for $((HANG_S - 10)) grep -q "$c1_sector: C1Done -> C2Done" "$T/worker.log" ||
         fail "$c1_sector did not go through C2 while the manager was frozen"
     watch_threads "$HANG_S"
-    grep -Eq "the manager does not answer \(.*(timed out|Timeout|timeout)" "$T/worker.log" ||
+    grep -Eq "the manager does not answer \(.*(timed out|Timeout|timeout|no answer from .* within)" "$T/worker.log" ||
         fail "no timed-out call logged while the manager was frozen"
     kill -CONT "$MPID"
 fi
