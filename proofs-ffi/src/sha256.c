@@ -12,7 +12,8 @@ const uint32_t pf_sha256_iv[8] = {
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 };
 
-static const uint32_t K[64] = {
+/* The round constants, 16-byte aligned for the SHA-NI paths that load four at a time. */
+const uint32_t pf_sha256_k[64] __attribute__((aligned(16))) = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -46,7 +47,7 @@ void pf_sha256_compress_portable(uint32_t state[8], const uint8_t *blocks, size_
         for (int i = 0; i < 64; i++) {
             uint32_t S1 = ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25);
             uint32_t ch = (e & f) ^ (~e & g);
-            uint32_t t1 = h + S1 + ch + K[i] + w[i];
+            uint32_t t1 = h + S1 + ch + pf_sha256_k[i] + w[i];
             uint32_t S0 = ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22);
             uint32_t maj = (a & bb) ^ (a & c) ^ (bb & c);
             uint32_t t2 = S0 + maj;

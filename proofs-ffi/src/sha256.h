@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 extern const uint32_t pf_sha256_iv[8];
+extern const uint32_t pf_sha256_k[64];   /* round constants, 16-byte aligned */
 
 /* Compresses nblocks consecutive 64-byte blocks into state. */
 void pf_sha256_compress_portable(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
