@@ -7,6 +7,7 @@
 #ifndef SP_FS_H
 #define SP_FS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -34,5 +35,8 @@ sp_code sp_copy_file(const char *src, const char *dst, uint64_t *copied, sp_err 
 uint64_t sp_now_ms(void);
 uint64_t sp_wall_ms(void);
 void sp_sleep_ms(uint64_t ms);
+/* Waits on cv (created with a CLOCK_MONOTONIC condattr, so a wall-clock jump changes
+ * nothing) for at most ms milliseconds; mu is held on entry and on return. */
+void sp_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ms);
 
 #endif

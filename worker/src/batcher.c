@@ -84,15 +84,7 @@ struct wk_batcher {
 
 static void cv_wait_ms(wk_batcher *b, uint64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+    sp_cond_wait_ms(&b->cv, &b->mu, ms);
 }
 
 bool wk_batch_enabled(const wk_config *cfg)

@@ -100,15 +100,7 @@ struct wk_procs {
 
 static void cv_wait_ms(wk_procs *p, uint64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+    sp_cond_wait_ms(&p->cv, &p->mu, ms);
 }
 
 static const char *state_name(child_state s)
