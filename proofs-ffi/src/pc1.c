@@ -438,6 +438,20 @@ static pf_status prepare_resume(pc1_run *r, uint64_t sector_id, int *complete, p
     return write_file_atomic(r->dir, path, want, strlen(want), err);
 }
 
+/* A run of one sector (proof_id already checked): everything but the graph and the cache. */
+static void run_init(pc1_run *r, int proof_id, const char *dir, const pf_sdr_options *opts,
+                     uint64_t sector_id, const uint8_t prover_id[32], const uint8_t ticket[32],
+                     const uint8_t comm_d[32])
+{
+    memset(r, 0, sizeof *r);
+    r->lock_fd = -1;
+    r->info = pf_seal_proof(proof_id);
+    r->dir = dir;
+    r->opts = opts;
+    r->bytes = (size_t)r->info->nodes * 32;
+    pf_replica_id(prover_id, sector_id, ticket, comm_d, r->info->porep_id, r->replica_id);
+}
+
 /* ---- one sector's directory, for batched PC1 (pc1_internal.h) ---- */
 
 pf_status pf_pc1_dir_open(int proof_id, const pf_graph *g, const uint8_t pcache_digest[32],
@@ -452,14 +466,9 @@ pf_status pf_pc1_dir_open(int proof_id, const pf_graph *g, const uint8_t pcache_
     if (st != PF_OK)
         return st;
     pc1_run r;
-    memset(&r, 0, sizeof r);
-    r.lock_fd = -1;
-    r.info = pf_seal_proof(proof_id);
-    r.dir = dir;
+    run_init(&r, proof_id, dir, NULL, sector_id, prover_id, ticket, comm_d);
     r.g = *g;
-    r.bytes = (size_t)r.info->nodes * 32;
     memcpy(r.pc.digest, pcache_digest, 32);
-    pf_replica_id(prover_id, sector_id, ticket, comm_d, r.info->porep_id, r.replica_id);
     if ((st = make_dirs(dir, err)) != PF_OK || (st = take_dir_lock(&r, err)) != PF_OK ||
         (st = prepare_resume(&r, sector_id, &d->complete, err)) != PF_OK) {
         if (r.lock_fd >= 0)
@@ -520,15 +529,10 @@ pf_status pf_pc1(int proof_id, const char *cache_dir, uint64_t sector_id,
     if (st != PF_OK)
         return st;
     pc1_run r;
-    memset(&r, 0, sizeof r);
-    r.lock_fd = -1;
-    r.info = pf_seal_proof(proof_id);
-    r.dir = cache_dir;
-    r.opts = opts ? opts : &defaults;
-    r.bytes = (size_t)r.info->nodes * 32;
+    run_init(&r, proof_id, cache_dir, opts ? opts : &defaults, sector_id, prover_id, ticket,
+             comm_d);
     if ((st = pf_graph_init_proof(&r.g, proof_id, err)) != PF_OK)
         return st;
-    pf_replica_id(prover_id, sector_id, ticket, comm_d, r.info->porep_id, r.replica_id);
 
     if ((st = make_dirs(cache_dir, err)) != PF_OK || (st = take_dir_lock(&r, err)) != PF_OK)
         goto done;
