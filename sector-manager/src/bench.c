@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sm_bench_net.h"
 #include "sm_cli.h"
 #include "sm_home.h"
 #include "sp_fs.h"
@@ -32,8 +33,8 @@ int sm_cmd_bench_workers(int argc, char **argv);
 enum bench_method { B_ALLOC, B_REPORT, B_MIXED, B_PING };
 
 typedef struct bench_cfg {
-    char host[256];
-    char port[16];
+    char host[SM_BENCH_HOST_MAX];
+    char port[SM_BENCH_PORT_MAX];
     char token[4200];
     enum bench_method method;
     uint64_t miner;
@@ -53,56 +54,6 @@ typedef struct client {
     bool have_sector;
     char err[512];
 } client;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int connect_to(const bench_cfg *cfg, char *err, size_t len)
-{
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-    int rc = getaddrinfo(cfg->host, cfg->port, &hints, &res);
-    if (rc) {
-        snprintf(err, len, "%.128s:%.15s: %s", cfg->host, cfg->port, gai_strerror(rc));
-        return -1;
-    }
-    int fd = -1;
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0)
-            continue;
-        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-            break;
-        snprintf(err, len, "connecting to %.128s:%.15s: %s", cfg->host, cfg->port, strerror(errno));
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        struct timeval tv = { 30, 0 };
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    }
-    return fd;
-}
-
-static bool send_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
 
 /* Reads one HTTP response into buf; returns the status, or -1.  *body points into buf. */
 static int read_response(int fd, char *buf, size_t cap, char **body, size_t *body_len)
@@ -176,11 +127,11 @@ static bool one_call(client *c, uint64_t id, bool alloc, bool count)
                       c->cfg->host, c->cfg->port, c->cfg->token, bl, body);
     if (rl <= 0 || (size_t)rl >= sizeof req)
         return false;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = sm_bench_now_ns();
     char *rbody;
     size_t rlen;
-    int status = send_all(c->fd, req, (size_t)rl) ? read_response(c->fd, resp, sizeof resp, &rbody, &rlen) : -1;
-    uint64_t dt = now_ns() - t0;
+    int status = sm_bench_send_all(c->fd, req, (size_t)rl) ? read_response(c->fd, resp, sizeof resp, &rbody, &rlen) : -1;
+    uint64_t dt = sm_bench_now_ns() - t0;
     if (status < 0) {
         if (count)
             c->errors++;
@@ -222,7 +173,7 @@ static void *client_main(void *p)
 {
     client *c = p;
     const bench_cfg *g = c->cfg;
-    c->fd = connect_to(g, c->err, sizeof c->err);
+    c->fd = sm_bench_dial(g->host, g->port, c->err, sizeof c->err);
     if (c->fd < 0)
         return NULL;
     uint64_t id = (uint64_t)c->index << 32;
@@ -234,45 +185,16 @@ static void *client_main(void *p)
         c->errors++;
         return NULL;
     }
-    while (now_ns() < c->deadline_ns) {
+    while (sm_bench_now_ns() < c->deadline_ns) {
         bool alloc = g->method == B_ALLOC || (g->method == B_MIXED && id % 16 == 0);
         if (!one_call(c, id++, alloc, true)) {
             close(c->fd);
-            c->fd = connect_to(g, c->err, sizeof c->err);
+            c->fd = sm_bench_dial(g->host, g->port, c->err, sizeof c->err);
             if (c->fd < 0)
                 return NULL;
         }
     }
     return NULL;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const uint32_t *v, size_t n, double p)
-{
-    if (!n)
-        return 0;
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return v[i] / 1000.0;
-}
-
-static int parse_url(const char *url, bench_cfg *cfg)
-{
-    const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : url;
-    const char *slash = strchr(p, '/');
-    size_t n = slash ? (size_t)(slash - p) : strlen(p);
-    const char *colon = memrchr(p, ':', n);
-    if (!colon || (size_t)(colon - p) >= sizeof cfg->host || n - (size_t)(colon - p) - 1 >= sizeof cfg->port)
-        return -1;
-    memcpy(cfg->host, p, (size_t)(colon - p));
-    cfg->host[colon - p] = 0;
-    memcpy(cfg->port, colon + 1, n - (size_t)(colon - p) - 1);
-    cfg->port[n - (size_t)(colon - p) - 1] = 0;
-    return 0;
 }
 
 static int read_token(const char *path, bench_cfg *cfg)
@@ -356,7 +278,7 @@ int sm_cmd_bench_rpc(int argc, char **argv)
         if (!token_file)
             token_file = h.admin_token;
     }
-    if (parse_url(url, &cfg))
+    if (sm_bench_split_url(url, cfg.host, cfg.port))
         return sm_cli_usage(cmd, "--url must be http://HOST:PORT");
     if (read_token(token_file, &cfg))
         return 1;
@@ -368,7 +290,7 @@ int sm_cmd_bench_rpc(int argc, char **argv)
         free(th);
         return sp_cli_fail("%s: out of memory", cmd);
     }
-    uint64_t start = now_ns(), deadline = start + (uint64_t)(cfg.seconds * 1e9);
+    uint64_t start = sm_bench_now_ns(), deadline = start + (uint64_t)(cfg.seconds * 1e9);
     unsigned started = 0;
     for (unsigned i = 0; i < cfg.clients; i++) {
         cl[i] = (client){ .cfg = &cfg, .index = i, .fd = -1, .deadline_ns = deadline };
@@ -388,7 +310,7 @@ int sm_cmd_bench_rpc(int argc, char **argv)
         if (!first_err && cl[i].err[0] && (cl[i].errors || cl[i].fd < 0))
             first_err = cl[i].err;
     }
-    double elapsed = (double)(now_ns() - start) / 1e9;
+    double elapsed = (double)(sm_bench_now_ns() - start) / 1e9;
     uint32_t *all = malloc((total ? total : 1) * sizeof *all);
     size_t k = 0;
     for (unsigned i = 0; i < started && all; i++) {
@@ -396,21 +318,21 @@ int sm_cmd_bench_rpc(int argc, char **argv)
         k += cl[i].n_lat;
     }
     if (all)
-        qsort(all, k, sizeof *all, cmp_u32);
+        qsort(all, k, sizeof *all, sm_bench_cmp_u32);
     static const char *const names[] = { "alloc", "report", "mixed", "ping" };
     double rate = (double)ok / elapsed;
     if (json) {
         printf("{\"Method\":\"%s\",\"Clients\":%u,\"Seconds\":%.3f,\"Requests\":%" PRIu64 ",\"Errors\":%" PRIu64
                ",\"NullAllocations\":%" PRIu64 ",\"PerSecond\":%.1f,\"P50Ms\":%.3f,\"P90Ms\":%.3f,"
                "\"P99Ms\":%.3f,\"MaxMs\":%.3f}\n", names[cfg.method], cfg.clients, elapsed, ok, errors,
-               nulls, rate, pct(all, k, 0.5), pct(all, k, 0.9), pct(all, k, 0.99), k ? all[k - 1] / 1000.0 : 0);
+               nulls, rate, sm_bench_pct_ms(all, k, 0.5), sm_bench_pct_ms(all, k, 0.9), sm_bench_pct_ms(all, k, 0.99), k ? all[k - 1] / 1000.0 : 0);
     } else {
         printf("bench rpc: %s, %u clients, %.1f s against %s:%s\n", names[cfg.method], cfg.clients, elapsed,
                cfg.host, cfg.port);
         printf("  requests: %" PRIu64 " (%.0f/s), errors: %" PRIu64 "%s\n", ok, rate, errors,
                nulls ? " (some AllocateSector answers were null: no numbers left?)" : "");
-        printf("  latency:  p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n", pct(all, k, 0.5),
-               pct(all, k, 0.9), pct(all, k, 0.99), k ? all[k - 1] / 1000.0 : 0);
+        printf("  latency:  p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n", sm_bench_pct_ms(all, k, 0.5),
+               sm_bench_pct_ms(all, k, 0.9), sm_bench_pct_ms(all, k, 0.99), k ? all[k - 1] / 1000.0 : 0);
     }
     if (first_err)
         fprintf(stderr, "bench rpc: first error: %s\n", first_err);

@@ -51,6 +51,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "sm_bench_net.h"
 #include "sealproofs.h"
 #include "sm_cli.h"
 #include "sm_home.h"
@@ -63,7 +64,7 @@ int sm_cmd_bench_workers(int argc, char **argv);
 #define MAX_SPEEDS 8
 
 typedef struct load_opts {
-    char host[256], port[16], token[4200], store_name[128], store_dir[1024];
+    char host[SM_BENCH_HOST_MAX], port[SM_BENCH_PORT_MAX], token[4200], store_name[128], store_dir[1024];
     uint64_t miner, sector_size;
     int proof_type;
     unsigned workers, threads, connections, n_speeds, warmup_limit_s;
@@ -218,16 +219,9 @@ typedef struct sim {
     uint64_t rng;
 } sim;
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static double tau_now(const sim *s)
 {
-    return s->tau0 + s->speed * (double)(now_ns() - s->wall0) / 1e9;
+    return s->tau0 + s->speed * (double)(sm_bench_now_ns() - s->wall0) / 1e9;
 }
 
 static uint64_t wall_of(const sim *s, double tau)
@@ -480,7 +474,7 @@ static void conn_next(sim *s, conn *c)
         c->out_off = 0;
         c->cur = p;
         c->busy = true;
-        c->sent_ns = now_ns();
+        c->sent_ns = sm_bench_now_ns();
         if (!flush(s, c)) {
             conn_close(s, c);
             c->busy = false;
@@ -515,7 +509,7 @@ static bool queue_room(conn *c)
 static void enqueue(sim *s, uint32_t who, enum call call, double due)
 {
     conn *c = conn_of(s, who);
-    pending p = { .who = who, .call = (uint8_t)call, .due = due, .due_ns = s->warming ? now_ns() : wall_of(s, due) };
+    pending p = { .who = who, .call = (uint8_t)call, .due = due, .due_ns = s->warming ? sm_bench_now_ns() : wall_of(s, due) };
     if (!queue_room(c)) {
         fail_call(s, &p, "out of memory queueing a request");
         return;
@@ -634,7 +628,7 @@ static void record(sim *s, const pending *p, uint64_t sent_ns)
         w->svc_us = b;
         w->cap_lat = ncap;
     }
-    uint64_t now = now_ns(), from = p->due_ns < sent_ns ? p->due_ns : sent_ns;
+    uint64_t now = sm_bench_now_ns(), from = p->due_ns < sent_ns ? p->due_ns : sent_ns;
     uint64_t l = (now - from) / 1000, v = (now - sent_ns) / 1000;
     w->lat_us[w->n_lat] = (uint32_t)(l > UINT32_MAX ? UINT32_MAX : l);
     w->svc_us[w->n_lat++] = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v);
@@ -847,20 +841,6 @@ static void answered(sim *s, const pending *p, const char *body, uint64_t sent_n
 
 /* ---- windows and results ------------------------------------------------------------------- */
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct_ms(uint32_t *v, size_t n, double p)
-{
-    if (!n)
-        return 0;
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return v[i] / 1000.0;
-}
-
 static uint64_t proc_kib(int pid, const char *key)
 {
     char path[64], line[256];
@@ -894,7 +874,7 @@ static void loop(sim *s, double until, uint64_t wall_deadline)
 {
     struct epoll_event evs[256];
     for (;;) {
-        uint64_t now = now_ns();
+        uint64_t now = sm_bench_now_ns();
         if (now >= wall_deadline)
             return;
         if (s->warming && s->warm_left == 0)
@@ -936,8 +916,8 @@ static void loop(sim *s, double until, uint64_t wall_deadline)
 
 static void print_window(const sim *s, window *w, double expected, bool json, bool last)
 {
-    qsort(w->lat_us, w->n_lat, sizeof *w->lat_us, cmp_u32);
-    qsort(w->svc_us, w->n_lat, sizeof *w->svc_us, cmp_u32);
+    qsort(w->lat_us, w->n_lat, sizeof *w->lat_us, sm_bench_cmp_u32);
+    qsort(w->svc_us, w->n_lat, sizeof *w->svc_us, sm_bench_cmp_u32);
     double rate = (double)w->ok / w->seconds;
     if (json) {
         printf("{\"Method\":\"workers\",\"Workers\":%u,\"ThreadsPerWorker\":%u,\"Sectors\":%zu,"
@@ -946,9 +926,9 @@ static void print_window(const sim *s, window *w, double expected, bool json, bo
                ",\"P50Ms\":%.3f,\"P90Ms\":%.3f,\"P99Ms\":%.3f,\"MaxMs\":%.3f,\"ServiceP99Ms\":%.3f,"
                "\"ManagerPeakRSSKiB\":%" PRIu64 ",\"ManagerRSSKiB\":%" PRIu64 ",\"ByMethod\":{",
                s->o->workers, s->o->threads, s->n_threads, w->speed, w->seconds, w->ok, rate, expected,
-               w->errors, w->refused, w->retried, pct_ms(w->lat_us, w->n_lat, 0.5),
-               pct_ms(w->lat_us, w->n_lat, 0.9), pct_ms(w->lat_us, w->n_lat, 0.99),
-               w->n_lat ? w->lat_us[w->n_lat - 1] / 1000.0 : 0, pct_ms(w->svc_us, w->n_lat, 0.99),
+               w->errors, w->refused, w->retried, sm_bench_pct_ms(w->lat_us, w->n_lat, 0.5),
+               sm_bench_pct_ms(w->lat_us, w->n_lat, 0.9), sm_bench_pct_ms(w->lat_us, w->n_lat, 0.99),
+               w->n_lat ? w->lat_us[w->n_lat - 1] / 1000.0 : 0, sm_bench_pct_ms(w->svc_us, w->n_lat, 0.99),
                w->rss_peak_kib, w->rss_end_kib);
         bool first = true;
         for (int c = 1; c < C_COUNT; c++) {
@@ -962,8 +942,8 @@ static void print_window(const sim *s, window *w, double expected, bool json, bo
         printf("  speed x%g: %.0f requests/s (schedule predicts %.0f/s), %" PRIu64 " errors, %" PRIu64
                " refused answers, latency from when due p50 %.2f ms, p99 %.2f ms, max %.2f ms "
                "(service p99 %.2f ms), manager peak RSS %.1f MiB\n", w->speed, rate, expected, w->errors,
-               w->refused, pct_ms(w->lat_us, w->n_lat, 0.5), pct_ms(w->lat_us, w->n_lat, 0.99),
-               w->n_lat ? w->lat_us[w->n_lat - 1] / 1000.0 : 0, pct_ms(w->svc_us, w->n_lat, 0.99),
+               w->refused, sm_bench_pct_ms(w->lat_us, w->n_lat, 0.5), sm_bench_pct_ms(w->lat_us, w->n_lat, 0.99),
+               w->n_lat ? w->lat_us[w->n_lat - 1] / 1000.0 : 0, sm_bench_pct_ms(w->svc_us, w->n_lat, 0.99),
                (double)w->rss_peak_kib / 1024);
         if (last)
             fflush(stdout);
@@ -1106,7 +1086,7 @@ static int run(const load_opts *o)
     mix_line(&s, stderr);
 
     /* warm-up: every thread to its start point, every worker pinged once */
-    uint64_t w0 = now_ns(), deadline = w0 + (uint64_t)o->warmup_limit_s * 1000000000ULL;
+    uint64_t w0 = sm_bench_now_ns(), deadline = w0 + (uint64_t)o->warmup_limit_s * 1000000000ULL;
     s.warming = true;
     s.tau0 = 0;
     s.wall0 = w0;
@@ -1117,9 +1097,9 @@ static int run(const load_opts *o)
         start_step(&s, (uint32_t)i, 0, 0);
     for (uint32_t w = 0; w < o->workers; w++)
         enqueue(&s, (uint32_t)s.n_threads + w, C_PING, 0);
-    while ((s.warm_left || !quiet(&s)) && now_ns() < deadline)
+    while ((s.warm_left || !quiet(&s)) && sm_bench_now_ns() < deadline)
         loop(&s, 0, deadline);
-    double warm_s = (double)(now_ns() - w0) / 1e9;
+    double warm_s = (double)(sm_bench_now_ns() - w0) / 1e9;
     if (s.warm_left || !quiet(&s)) {
         fprintf(stderr, "bench workers: warm-up did not place %zu of %zu threads within %u s (%s)\n",
                 s.warm_left, s.n_threads, o->warmup_limit_s, s.err[0] ? s.err : "the manager is too slow");
@@ -1137,7 +1117,7 @@ static int run(const load_opts *o)
 
     /* measured windows: schedule time 0 is now; each thread is offset[i] into its step */
     s.tau0 = 0;
-    s.wall0 = now_ns();
+    s.wall0 = sm_bench_now_ns();
     s.speed = o->speeds[0];
     for (size_t i = 0; i < s.n_threads; i++) {
         thread *t = &s.th[i];
@@ -1165,13 +1145,13 @@ static int run(const load_opts *o)
         /* schedule time carries on at the new speed */
         double tau = tau_now(&s);
         s.tau0 = tau;
-        s.wall0 = now_ns();
+        s.wall0 = sm_bench_now_ns();
         s.speed = w->speed;
         bool reset = reset_peak(o->pid);
         s.win = w;
-        uint64_t start = now_ns();
+        uint64_t start = sm_bench_now_ns();
         loop(&s, tau + o->seconds * w->speed, start + (uint64_t)((o->seconds + 30) * 1e9));
-        w->seconds = (double)(now_ns() - start) / 1e9;
+        w->seconds = (double)(sm_bench_now_ns() - start) / 1e9;
         s.win = NULL;
         w->rss_peak_kib = proc_kib(o->pid, reset ? "VmHWM" : "VmRSS");
         w->rss_end_kib = proc_kib(o->pid, "VmRSS");
@@ -1271,19 +1251,6 @@ static void store_path(load_opts *o)
     close(c.fd);
 }
 
-static int parse_url(const char *url, load_opts *o)
-{
-    const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : url;
-    const char *slash = strchr(p, '/');
-    size_t n = slash ? (size_t)(slash - p) : strlen(p);
-    const char *colon = memrchr(p, ':', n);
-    if (!colon || (size_t)(colon - p) >= sizeof o->host || n - (size_t)(colon - p) - 1 >= sizeof o->port)
-        return -1;
-    snprintf(o->host, sizeof o->host, "%.*s", (int)(colon - p), p);
-    snprintf(o->port, sizeof o->port, "%.*s", (int)(n - (size_t)(colon - p) - 1), colon + 1);
-    return 0;
-}
-
 int sm_cmd_bench_workers(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -1364,7 +1331,7 @@ int sm_cmd_bench_workers(int argc, char **argv)
         if (!token_file)
             token_file = h.worker_token; /* the workers' own scope */
     }
-    if (parse_url(url, &o))
+    if (sm_bench_split_url(url, o.host, o.port))
         return sm_cli_usage(cmd, "--url must be http://HOST:PORT");
     if (read_secret_file(token_file, o.token, sizeof o.token))
         return 1;

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sm_bench_net.h"
 #include "sm_car.h"
 #include "sm_cid.h"
 #include "sm_cli.h"
@@ -37,7 +38,7 @@
 #define MAX_CIDS 100000
 
 typedef struct rcfg {
-    char host[256], port[16];
+    char host[SM_BENCH_HOST_MAX], port[SM_BENCH_PORT_MAX];
     char token[4200];
     char **cids;
     size_t n_cids;
@@ -59,56 +60,6 @@ typedef struct rclient {
     char err[256];
     uint8_t *buf;
 } rclient;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int dial(const rcfg *cfg, char *err, size_t len)
-{
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-    int rc = getaddrinfo(cfg->host, cfg->port, &hints, &res);
-    if (rc) {
-        snprintf(err, len, "%.128s:%.15s: %s", cfg->host, cfg->port, gai_strerror(rc));
-        return -1;
-    }
-    int fd = -1;
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0)
-            continue;
-        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-            break;
-        snprintf(err, len, "connecting to %.128s:%.15s: %s", cfg->host, cfg->port, strerror(errno));
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        struct timeval tv = { 30, 0 };
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    }
-    return fd;
-}
-
-static bool send_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
 
 /* Reads one response, dropping the body; returns the status or -1; *body_len its size. */
 static int read_response(rclient *c, uint64_t *body_len)
@@ -168,8 +119,8 @@ static void *client_main(void *arg)
     const rcfg *g = c->cfg;
     char req[8192];
     uint64_t i = c->index, off = (uint64_t)c->index * g->range;
-    while (now_ns() < c->deadline_ns) {
-        if (c->fd < 0 && (c->fd = dial(g, c->err, sizeof c->err)) < 0) {
+    while (sm_bench_now_ns() < c->deadline_ns) {
+        if (c->fd < 0 && (c->fd = sm_bench_dial(g->host, g->port, c->err, sizeof c->err)) < 0) {
             c->errors++;
             sp_sleep_ms(50);
             continue;
@@ -193,8 +144,8 @@ static void *client_main(void *arg)
         }
         if (n <= 0 || (size_t)n >= sizeof req)
             break;
-        uint64_t t0 = now_ns(), len = 0;
-        int status = send_all(c->fd, req, (size_t)n) ? read_response(c, &len) : -1;
+        uint64_t t0 = sm_bench_now_ns(), len = 0;
+        int status = sm_bench_send_all(c->fd, req, (size_t)n) ? read_response(c, &len) : -1;
         if (status < 0) {
             c->errors++;
             snprintf(c->err, sizeof c->err, "connection lost");
@@ -207,19 +158,13 @@ static void *client_main(void *arg)
             snprintf(c->err, sizeof c->err, "HTTP %d", status);
             continue;
         }
-        record(c, now_ns() - t0);
+        record(c, sm_bench_now_ns() - t0);
         c->ok++;
         c->bytes += len;
     }
     if (c->fd >= 0)
         close(c->fd);
     return NULL;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int load_cids(const char *file, rcfg *cfg)
@@ -297,13 +242,8 @@ out:
 
 static int split_url(const char *url, rcfg *cfg)
 {
-    const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : url;
-    const char *colon = strrchr(p, ':');
-    if (!colon || colon == p)
+    if (sm_bench_split_url(url, cfg->host, cfg->port))
         return sp_cli_fail("bench retrieval: %s is not http://HOST:PORT", url);
-    snprintf(cfg->host, sizeof cfg->host, "%.*s", (int)(colon - p), p);
-    snprintf(cfg->port, sizeof cfg->port, "%.15s", colon + 1);
-    cfg->port[strcspn(cfg->port, "/")] = 0;
     return 0;
 }
 
@@ -393,7 +333,7 @@ int sm_cmd_bench_retrieval(int argc, char **argv)
     pthread_t *th = calloc(cfg.clients, sizeof *th);
     if (!cl || !th)
         return sp_cli_fail("%s: out of memory", cmd);
-    uint64_t start = now_ns(), deadline = start + (uint64_t)(cfg.seconds * 1e9);
+    uint64_t start = sm_bench_now_ns(), deadline = start + (uint64_t)(cfg.seconds * 1e9);
     for (unsigned i = 0; i < cfg.clients; i++) {
         cl[i] = (rclient){ .cfg = &cfg, .index = i, .fd = -1, .deadline_ns = deadline,
                            .buf = malloc(BODY_BUF > 16384 ? BODY_BUF : 16384) };
@@ -408,7 +348,7 @@ int sm_cmd_bench_retrieval(int argc, char **argv)
         bytes += cl[i].bytes;
         n_lat += cl[i].n_lat;
     }
-    double secs = (double)(now_ns() - start) / 1e9;
+    double secs = (double)(sm_bench_now_ns() - start) / 1e9;
     uint32_t *all = calloc(n_lat ? n_lat : 1, sizeof *all);
     size_t k = 0;
     for (unsigned i = 0; all && i < cfg.clients; i++) {
@@ -416,7 +356,7 @@ int sm_cmd_bench_retrieval(int argc, char **argv)
         k += cl[i].n_lat;
     }
     if (all && k)
-        qsort(all, k, sizeof *all, cmp_u32);
+        qsort(all, k, sizeof *all, sm_bench_cmp_u32);
 #define PCT(p) (k ? all[(size_t)((double)(k - 1) * (p))] : 0)
     double rps = (double)ok / secs, mbs = (double)bytes / secs / 1e6;
     if (json) {
