@@ -13,6 +13,12 @@
 #ifndef SM_TESTHOOK_H
 #define SM_TESTHOOK_H
 
-void sm_test_pause(const char *point, const volatile int *stop);
+#include "sp_testhook.h"
+
+/* sp_test_pause (sp_testhook.h) under this program's name; stop may be NULL. */
+static inline void sm_test_pause(const char *point, const volatile int *stop)
+{
+    sp_test_pause(point, stop);
+}
 
 #endif

@@ -17,7 +17,12 @@
 #ifndef WK_TESTHOOK_H
 #define WK_TESTHOOK_H
 
-/* Pauses at `point` when the environment asks for it (see above).  cancel may be NULL. */
-void wk_test_pause(const char *point, const volatile int *cancel);
+#include "sp_testhook.h"
+
+/* sp_test_pause (sp_testhook.h) under this program's name; cancel may be NULL. */
+static inline void wk_test_pause(const char *point, const volatile int *cancel)
+{
+    sp_test_pause(point, cancel);
+}
 
 #endif

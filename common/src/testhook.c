@@ -1,5 +1,6 @@
-/* testhook.c — the manager's SEALPIPE_TEST_PAUSE pause points (sm_testhook.h). */
-#include "sm_testhook.h"
+/* testhook.c — the SEALPIPE_TEST_PAUSE pause points (sp_testhook.h), shared by the
+ * worker, its processor children and the manager. */
+#include "sp_testhook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +26,7 @@ static int listed(const char *list, const char *point)
     return 0;
 }
 
-void sm_test_pause(const char *point, const volatile int *stop)
+void sp_test_pause(const char *point, const volatile int *stop)
 {
     const char *list = getenv("SEALPIPE_TEST_PAUSE");
     const char *dir = getenv("SEALPIPE_TEST_PAUSE_DIR");
@@ -49,7 +50,7 @@ void sm_test_pause(const char *point, const volatile int *stop)
     fsync(fd);
     close(fd);
     SP_WARN("test pause at %s (pid %ld): waiting for %s", point, (long)getpid(), resume);
-    while (!sp_path_exists(resume) && !(stop && *stop))
+    while (!sp_path_exists(resume) && !(stop && __atomic_load_n(stop, __ATOMIC_ACQUIRE)))
         sp_sleep_ms(50);
     SP_WARN("test pause at %s: resumed", point);
 }
