@@ -58,29 +58,11 @@ typedef struct client {
 /* Reads one HTTP response into buf; returns the status, or -1.  *body points into buf. */
 static int read_response(int fd, char *buf, size_t cap, char **body, size_t *body_len)
 {
-    size_t have = 0;
-    char *hdr_end = NULL;
-    while (!hdr_end) {
-        if (have + 1 >= cap)
-            return -1;
-        ssize_t r = recv(fd, buf + have, cap - 1 - have, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        have += (size_t)r;
-        buf[have] = 0;
-        hdr_end = strstr(buf, "\r\n\r\n");
-    }
-    int status = 0;
-    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
-        return -1;
-    size_t clen = 0;
-    for (char *line = strstr(buf, "\r\n"); line && line < hdr_end; line = strstr(line + 2, "\r\n"))
-        if (strncasecmp(line + 2, "Content-Length:", 15) == 0)
-            clen = strtoull(line + 17, NULL, 10);
-    size_t head = (size_t)(hdr_end + 4 - buf);
-    if (head + clen + 1 > cap)
+    size_t have, head;
+    int status;
+    uint64_t clen;
+    if (sm_bench_read_head(fd, buf, cap, &have, &head, &status, &clen) || clen >= cap ||
+        head + clen + 1 > cap)
         return -1;
     while (have < head + clen) {
         ssize_t r = recv(fd, buf + have, head + clen - have, 0);

@@ -7,7 +7,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -74,6 +76,35 @@ bool sm_bench_send_all(int fd, const char *p, size_t n)
         n -= (size_t)w;
     }
     return true;
+}
+
+int sm_bench_read_head(int fd, char *buf, size_t cap, size_t *have, size_t *head, int *status,
+                       uint64_t *content_length)
+{
+    size_t n = 0;
+    char *hdr_end = NULL;
+    while (!hdr_end) {
+        if (n + 1 >= cap)
+            return -1;
+        ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+        buf[n] = 0;
+        hdr_end = strstr(buf, "\r\n\r\n");
+    }
+    *status = 0;
+    if (sscanf(buf, "HTTP/1.%*d %d", status) != 1)
+        return -1;
+    *content_length = 0;
+    for (char *line = strstr(buf, "\r\n"); line && line < hdr_end; line = strstr(line + 2, "\r\n"))
+        if (strncasecmp(line + 2, "Content-Length:", 15) == 0)
+            *content_length = strtoull(line + 17, NULL, 10);
+    *have = n;
+    *head = (size_t)(hdr_end + 4 - buf);
+    return 0;
 }
 
 uint64_t sm_bench_now_ns(void)

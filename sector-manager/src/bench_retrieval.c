@@ -64,29 +64,12 @@ typedef struct rclient {
 /* Reads one response, dropping the body; returns the status or -1; *body_len its size. */
 static int read_response(rclient *c, uint64_t *body_len)
 {
-    char *buf = (char *)c->buf;
-    size_t have = 0;
-    char *hdr_end = NULL;
-    while (!hdr_end) {
-        if (have + 1 >= 16384)
-            return -1;
-        ssize_t r = recv(c->fd, buf + have, 16383 - have, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        have += (size_t)r;
-        buf[have] = 0;
-        hdr_end = strstr(buf, "\r\n\r\n");
-    }
-    int status = 0;
-    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+    size_t have, head;
+    int status;
+    uint64_t clen;
+    if (sm_bench_read_head(c->fd, (char *)c->buf, 16384, &have, &head, &status, &clen))
         return -1;
-    uint64_t clen = 0;
-    for (char *line = strstr(buf, "\r\n"); line && line < hdr_end; line = strstr(line + 2, "\r\n"))
-        if (strncasecmp(line + 2, "Content-Length:", 15) == 0)
-            clen = strtoull(line + 17, NULL, 10);
-    uint64_t got = have - (size_t)(hdr_end + 4 - buf);
+    uint64_t got = have - head;
     while (got < clen) {
         size_t want = clen - got < BODY_BUF ? (size_t)(clen - got) : BODY_BUF;
         ssize_t r = recv(c->fd, c->buf, want, 0);

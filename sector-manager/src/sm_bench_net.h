@@ -22,6 +22,13 @@ int sm_bench_dial(const char *host, const char *port, char *err, size_t len);
 /* Sends all n bytes (no SIGPIPE); false when the connection failed. */
 bool sm_bench_send_all(int fd, const char *p, size_t n);
 
+/* Reads an HTTP/1.x response head into buf (cap bytes, NUL-terminated) and parses it:
+ * *status, *content_length (0 when absent), *head (bytes of the head with its blank line)
+ * and *have (bytes read, the start of the body included).  -1 on a closed or failed
+ * connection, a head that does not fit, or no status line. */
+int sm_bench_read_head(int fd, char *buf, size_t cap, size_t *have, size_t *head, int *status,
+                       uint64_t *content_length);
+
 uint64_t sm_bench_now_ns(void);
 
 /* qsort comparator of latencies in microseconds, and the p-quantile (0..1) of n sorted
