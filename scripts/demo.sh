@@ -82,11 +82,15 @@ trap 'echo "demo: error: line $LINENO of $0 failed: $BASH_COMMAND" >&2' ERR
 trap 'echo; echo "demo: interrupted; stopping the cluster" >&2; exit 130' INT
 trap 'exit 143' TERM
 
-# A free TCP port on 127.0.0.1 for the worker's admin API (its config takes no port 0).
+# A free TCP port on 127.0.0.1 for the worker's admin API (its config takes no port 0),
+# below the kernel's ephemeral range: a port in it can be taken by any outgoing connection
+# between this check and the worker's bind.
 free_port() {
-    local p i
+    local p i lo=32768
+    read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    [ "$lo" -gt 11000 ] 2>/dev/null || lo=32768
     for i in $(seq 50); do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        p=$(( 10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000) ))
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
     done
     die "no free TCP port found on 127.0.0.1"
@@ -175,9 +179,19 @@ processors = { pc1 = ( ); pc2 = ( ); c2 = ( ); };"
 fi
 # its per-GPU TMPDIR (GPU lock files) inside the demo's directory too
 mkdir -p "$D/tmp"
-TMPDIR=$D/tmp "$SW" daemon -c "$CFG" >"$D/worker.log" 2>&1 &
-WPID=$!
-wait_for 30 "the worker's start" grep -q ' running: ' "$D/worker.log"
+# Started again on another port if something took this one before the worker bound it.
+for attempt in 1 2 3; do
+    TMPDIR=$D/tmp "$SW" daemon -c "$CFG" >"$D/worker.log" 2>&1 &
+    WPID=$!
+    wait_for 30 "the worker's start" sh -c "grep -q ' running: ' '$D/worker.log' || ! kill -0 $WPID 2>/dev/null"
+    grep -q ' running: ' "$D/worker.log" && break
+    wait "$WPID" 2>/dev/null || true
+    grep -q 'Address already in use' "$D/worker.log" && [ "$attempt" -lt 3 ] ||
+        die "the worker did not start"
+    old=$WPORT
+    WPORT=$(free_port)
+    sed -i "s/127.0.0.1:$old\"/127.0.0.1:$WPORT\"/" "$CFG"
+done
 NPROCS=$(sed -n 's/.* running: .* sealing threads\{0,1\}, \([0-9]*\) processor.*/\1/p' "$D/worker.log" | head -n1)
 procs_ready() { [ "$(grep -c 'seal-worker: processor .* ready' "$D/worker.log")" -ge "${NPROCS:-0}" ]; }
 wait_for 30 "the processors' start" procs_ready
