@@ -47,6 +47,7 @@ typedef struct group {
     size_t row;              /* bytes per node row: n * 32 */
     size_t bytes;            /* bytes per layer buffer */
     int use_ni;
+    pf_mb_isa isa;           /* the build of the SHA-NI kernel (when use_ni) */
 } group;
 
 static pf_status fail(pf_error *err, pf_status st, const char *fmt, ...)
@@ -153,8 +154,8 @@ static pf_status label_layer(group *gr, int layer, uint8_t *cur, const uint8_t *
             for (int k = PF_BASE_DEGREE; k < PF_DEGREE; k++)
                 rows[k] = prev + (size_t)par[k] * row;
         if (gr->use_ni) {
-            pf_mb_compress_iv_ni((size_t)L, (const uint8_t(*)[64])blocks, st);
-            pf_mb_label_node_ni(L, (const uint32_t(*)[8])st, rows, np, off, cur + v * row);
+            pf_mb_compress_iv_ni(gr->isa, (size_t)L, (const uint8_t(*)[64])blocks, st);
+            pf_mb_label_node_ni(gr->isa, L, (const uint32_t(*)[8])st, rows, np, off, cur + v * row);
         } else {
             for (int l = 0; l < L; l++) {
                 memcpy(st[l], pf_sha256_iv, 32);
@@ -320,7 +321,7 @@ pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
         lanes[i].alive = 1;
     }
     group gr = { .info = info, .g = &g, .opts = opts, .map = &map,
-                 .use_ni = pf_sha256_using_ni() };
+                 .use_ni = pf_sha256_using_ni(), .isa = pf_mb_isa_best() };
     for (int i = 0; i < n;) {
         gr.n = 0;
         for (; i < n && gr.n < PF_MB_MAX_LANES; i++)

@@ -2,17 +2,22 @@
  * label for up to 8 sectors with their chains interleaved round group by round group, so
  * that the SHA unit works on another lane while one lane's sha256rnds2 result is pending.
  *
- * Measured on Zen 4 (this project's VM): sha256rnds2 issues one per cycle with 4-cycle
- * latency, so 4 lanes reach ~4x one chain when only rounds run; sha256msg2 takes a cycle of
- * the same unit, sha256msg1, palignr, paddd and pshufd are nearly free beside it.  A node
- * therefore computes the schedule (W+K) of each distinct block once per lane — 4 of 19 in
- * layer 1, 8 of 19 in later layers — and replays it for the repeats.
+ * Measured on Zen 4 (this project's VM), in time per sha256rnds2 with 8 chains in flight:
+ * rounds alone 1.17 (one per cycle, 4-cycle latency, so 4 lanes reach ~3.5x one chain when
+ * only rounds run); each sha256msg2 beside them adds 0.54, sha256msg1 0.37, a shuffle
+ * (palignr, pshufd, pshufb) 0.16, a rotate 0.3, paddd 0.04.  AVX-512 rotates would cost more
+ * per schedule word than sha256msg1/msg2, so the schedules stay on SHA-NI; a node computes
+ * the schedule (W+K) of each distinct block once per lane — 4 of 19 in layer 1, 8 of 19 in
+ * later layers — and replays it for the repeats, and everything else avoids shuffles.
+ * With fresh schedules costing that much, 4 lanes top out near 2.9x one chain in cache.
  *
  * Every function carries the SHA-NI target attribute instead of per-file flags; callers
  * check pf_sha256_using_ni() first. */
 #include "sha256_mb.h"
 
 #include <immintrin.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,6 +25,10 @@
 #include "sha256.h"
 
 #define TGT __attribute__((target("sha,sse4.1,ssse3")))
+/* The same kernel built for AVX-512VL: SHA-NI itself only addresses xmm0-15, but the
+ * compiler then keeps four lanes' states and schedules in xmm16-31 instead of spilling
+ * them to the stack (measured in cache, 4 lanes: 60 -> 68 M compressions/s). */
+#define TGT_WIDE __attribute__((target("sha,sse4.1,ssse3,avx2,avx512f,avx512vl")))
 #define INLINE static inline __attribute__((always_inline)) TGT
 #define L_MAX PF_MB_MAX_LANES
 
@@ -39,8 +48,9 @@ INLINE __m128i kvec(int r)
     return _mm_load_si128((const __m128i *)&pf_sha256_k[4 * r]);
 }
 
-/* Four rounds with the upper half of W+K already moved down (a replayed schedule keeps
- * both, so that replays spend nothing beside sha256rnds2) */
+/* Four rounds: lo holds W+K of the four, hi the upper two in its low half.  hi comes
+ * from a 64-bit load of the stored W+K rather than a shuffle, because shuffles compete
+ * with sha256rnds2 for the same pipe and loads do not. */
 INLINE void rounds4_split(__m128i *s0, __m128i *s1, __m128i lo, __m128i hi)
 {
     *s1 = _mm_sha256rnds2_epu32(*s1, *s0, lo);
@@ -73,11 +83,10 @@ INLINE void state_out(__m128i s0, __m128i s1, __m128i *abcd, __m128i *efgh)
 }
 
 /* One compression per lane from message words m[l][0..3], all lanes interleaved; when wk
- * is non-NULL the W+K of round group r of lane l is kept at wk[2 * (r * L + l)], its upper
- * half moved down at the next slot, for replays. */
+ * is non-NULL the W+K of round group r of lane l is kept at wk[r * L + l] for replays. */
 INLINE void compress_fresh(const int L, __m128i *s0, __m128i *s1, __m128i (*m)[4], __m128i *wk)
 {
-    __m128i a0[L_MAX], a1[L_MAX];
+    __m128i a0[L_MAX], a1[L_MAX], tmp[L_MAX];
 #pragma GCC unroll 8
     for (int l = 0; l < L; l++) {
         a0[l] = s0[l];
@@ -89,11 +98,9 @@ INLINE void compress_fresh(const int L, __m128i *s0, __m128i *s1, __m128i (*m)[4
 #pragma GCC unroll 8
         for (int l = 0; l < L; l++) {
             __m128i w = _mm_add_epi32(m[l][r & 3], k);
-            __m128i hi = _mm_shuffle_epi32(w, 0x0E);
-            if (wk) {
-                wk[2 * (r * L + l)] = w;
-                wk[2 * (r * L + l) + 1] = hi;
-            }
+            __m128i *slot = wk ? &wk[r * L + l] : &tmp[l];
+            _mm_store_si128(slot, w);
+            __m128i hi = _mm_loadl_epi64((const __m128i *)((const char *)slot + 8));
             rounds4_split(&s0[l], &s1[l], w, hi);
         }
         if (r < 12) {
@@ -122,7 +129,7 @@ INLINE void compress_replay(const int L, __m128i *s0, __m128i *s1, const __m128i
     for (int r = 0; r < 16; r++) {
 #pragma GCC unroll 8
         for (int l = 0; l < L; l++)
-            rounds4_split(&s0[l], &s1[l], wk[2 * (r * L + l)], wk[2 * (r * L + l) + 1]);
+            rounds4_split(&s0[l], &s1[l], wk[r * L + l], _mm_loadl_epi64((const __m128i *)((const char *)&wk[r * L + l] + 8)));
     }
 #pragma GCC unroll 8
     for (int l = 0; l < L; l++) {
@@ -168,29 +175,28 @@ INLINE void node_lanes(const int L, const uint32_t (*st)[8], const uint8_t *cons
                        int nparents, const uint32_t *off, uint8_t *out)
 {
     __m128i s0[L_MAX], s1[L_MAX];
-    /* 7 distinct parent blocks x 16 round groups x L lanes of W+K, both halves: 28 KiB
-     * at 8 lanes, 14 KiB at 4 */
-    __m128i wk[7 * 32 * L_MAX];
+    /* 7 distinct parent blocks x 16 round groups x L lanes of W+K: 7 KiB at 4 lanes */
+    __m128i wk[7 * 16 * L_MAX];
 #pragma GCC unroll 8
     for (int l = 0; l < L; l++)
         state_in(st[l], &s0[l], &s1[l]);
     if (nparents == PF_BASE_DEGREE) {
         /* 6 x (P0..P5) then P0: three distinct blocks six times, then the final block */
         for (int j = 0; j < 3; j++)
-            compress_pair(L, s0, s1, rows[2 * j], rows[2 * j + 1], off, wk + j * 32 * L);
+            compress_pair(L, s0, s1, rows[2 * j], rows[2 * j + 1], off, wk + j * 16 * L);
         for (int rep = 1; rep < 6; rep++)
             for (int j = 0; j < 3; j++)
-                compress_replay(L, s0, s1, wk + j * 32 * L);
+                compress_replay(L, s0, s1, wk + j * 16 * L);
         compress_final(L, s0, s1, rows[0], off);
     } else {
         /* P0..P13, P0..P13, P0..P8: seven distinct blocks, again, then the first four
          * and the final block with P8 */
         for (int j = 0; j < 7; j++)
-            compress_pair(L, s0, s1, rows[2 * j], rows[2 * j + 1], off, wk + j * 32 * L);
+            compress_pair(L, s0, s1, rows[2 * j], rows[2 * j + 1], off, wk + j * 16 * L);
         for (int j = 0; j < 7; j++)
-            compress_replay(L, s0, s1, wk + j * 32 * L);
+            compress_replay(L, s0, s1, wk + j * 16 * L);
         for (int j = 0; j < 4; j++)
-            compress_replay(L, s0, s1, wk + j * 32 * L);
+            compress_replay(L, s0, s1, wk + j * 16 * L);
         compress_final(L, s0, s1, rows[8], off);
     }
     /* big-endian bytes of A..H, the top two bits of byte 31 cleared */
@@ -204,8 +210,21 @@ INLINE void node_lanes(const int L, const uint32_t (*st)[8], const uint8_t *cons
     }
 }
 
+/* ---- the builds of the kernel and the choice between them ---- */
+
+typedef void node_fn(const uint32_t (*st)[8], const uint8_t *const *rows, int np,
+                     const uint32_t *off, uint8_t *out);
+
+/* node_xN (SSE encoding, 16 registers) and node_xN_wide (AVX-512VL, 32 registers): the
+ * same always-inline body compiled under each target. */
 #define NODE_FN(n)                                                                          \
     static TGT __attribute__((noinline)) void node_x##n(                                    \
+        const uint32_t (*st)[8], const uint8_t *const *rows, int np, const uint32_t *off,   \
+        uint8_t *out)                                                                       \
+    {                                                                                       \
+        node_lanes(n, st, rows, np, off, out);                                              \
+    }                                                                                       \
+    static TGT_WIDE __attribute__((noinline)) void node_x##n##_wide(                        \
         const uint32_t (*st)[8], const uint8_t *const *rows, int np, const uint32_t *off,   \
         uint8_t *out)                                                                       \
     {                                                                                       \
@@ -218,25 +237,53 @@ NODE_FN(4)
 NODE_FN(5)
 NODE_FN(6)
 
-void pf_mb_label_node_ni(int lanes, const uint32_t (*st)[8], const uint8_t *const *rows,
-                         int nparents, const uint32_t *off, uint8_t *out)
+static node_fn *const node_fns[2][7] = {
+    [PF_MB_SSE] = { NULL, node_x1, node_x2, node_x3, node_x4, node_x5, node_x6 },
+    [PF_MB_AVX512] = { NULL, node_x1_wide, node_x2_wide, node_x3_wide, node_x4_wide,
+                       node_x5_wide, node_x6_wide },
+};
+
+static struct {
+    pthread_once_t once;
+    int cpu_wide;
+    pf_mb_isa best;
+} isa_choice = { .once = PTHREAD_ONCE_INIT };
+
+static void choose_isa(void)
 {
-    switch (lanes) {
-    case 1: node_x1(st, rows, nparents, off, out); break;
-    case 2: node_x2(st, rows, nparents, off, out); break;
-    case 3: node_x3(st, rows, nparents, off, out); break;
-    case 4: node_x4(st, rows, nparents, off, out); break;
-    case 5: node_x5(st, rows, nparents, off, out); break;
-    case 6: node_x6(st, rows, nparents, off, out); break;
-    case 7:
-    case 8:
-        /* two groups of 4 and the rest: 8 lanes' states and schedules in one pass spill
+    /* libgcc checks both the CPUID bits and that the OS saves the AVX-512 state */
+    __builtin_cpu_init();
+    isa_choice.cpu_wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    const char *off = getenv("SEALPIPE_NO_AVX512");
+    int forced_off = off && *off && strcmp(off, "0") != 0;
+    isa_choice.best = isa_choice.cpu_wide && !forced_off ? PF_MB_AVX512 : PF_MB_SSE;
+}
+
+pf_mb_isa pf_mb_isa_best(void)
+{
+    pthread_once(&isa_choice.once, choose_isa);
+    return isa_choice.best;
+}
+
+int pf_mb_isa_available(pf_mb_isa isa)
+{
+    pthread_once(&isa_choice.once, choose_isa);
+    return isa == PF_MB_SSE || (isa == PF_MB_AVX512 && isa_choice.cpu_wide);
+}
+
+void pf_mb_label_node_ni(pf_mb_isa isa, int lanes, const uint32_t (*st)[8],
+                         const uint8_t *const *rows, int nparents, const uint32_t *off,
+                         uint8_t *out)
+{
+    node_fn *const *fns = node_fns[isa == PF_MB_AVX512 ? PF_MB_AVX512 : PF_MB_SSE];
+    if (lanes >= 1 && lanes <= 6) {
+        fns[lanes](st, rows, nparents, off, out);
+    } else if (lanes <= 8) {
+        /* two groups, 4 and the rest: 8 lanes' states and schedules in one pass spill
          * registers; measured in cache 4+4 gave 74-89 M compressions/s against 64-76 for 8
          * at once (7: no difference) */
-        node_x4(st, rows, nparents, off, out);
-        pf_mb_label_node_ni(lanes - 4, st + 4, rows, nparents, off + 4, out);
-        break;
-    default: break;
+        fns[4](st, rows, nparents, off, out);
+        fns[lanes - 4](st + 4, rows, nparents, off + 4, out);
     }
 }
 
@@ -277,16 +324,23 @@ static TGT __attribute__((noinline)) void iv_x4(const uint8_t (*blocks)[64], uin
     iv_chains(4, blocks, st);
 }
 
+static TGT_WIDE __attribute__((noinline)) void iv_x4_wide(const uint8_t (*blocks)[64],
+                                                          uint32_t (*st)[8])
+{
+    iv_chains(4, blocks, st);
+}
+
 static TGT __attribute__((noinline)) void iv_x1(const uint8_t (*blocks)[64], uint32_t (*st)[8])
 {
     iv_chains(1, blocks, st);
 }
 
-void pf_mb_compress_iv_ni(size_t n, const uint8_t (*blocks)[64], uint32_t (*st)[8])
+void pf_mb_compress_iv_ni(pf_mb_isa isa, size_t n, const uint8_t (*blocks)[64],
+                          uint32_t (*st)[8])
 {
     size_t i = 0;
     for (; i + 4 <= n; i += 4)
-        iv_x4(blocks + i, st + i);
+        (isa == PF_MB_AVX512 ? iv_x4_wide : iv_x4)(blocks + i, st + i);
     for (; i < n; i++)
         iv_x1(blocks + i, st + i);
 }

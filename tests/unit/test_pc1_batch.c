@@ -159,11 +159,10 @@ static void run_batch(fixture *f, int proof, int n, const char *tag)
 
 /* ---- the kernel ---------------------------------------------------------------------- */
 
-static void test_kernel_lanes(void **state)
+/* Every lane count of one build of the kernel against the portable labeler and the
+ * single-chain SHA-NI labeler. */
+static void check_kernel(pf_mb_isa isa)
 {
-    (void)state;
-    if (!pf_sha256_using_ni())
-        skip();
     enum { ROWS = 14 };
     uint8_t data[ROWS][PF_MB_MAX_LANES * 32];
     for (int r = 0; r < ROWS; r++)
@@ -182,7 +181,7 @@ static void test_kernel_lanes(void **state)
         }
         /* prefix compressions */
         uint32_t ref[PF_MB_MAX_LANES][8];
-        pf_mb_compress_iv_ni((size_t)lanes, (const uint8_t(*)[64])blocks, st);
+        pf_mb_compress_iv_ni(isa, (size_t)lanes, (const uint8_t(*)[64])blocks, st);
         for (int l = 0; l < lanes; l++) {
             memcpy(ref[l], pf_sha256_iv, 32);
             pf_sha256_compress_portable(ref[l], blocks[l], 1);
@@ -192,7 +191,7 @@ static void test_kernel_lanes(void **state)
             uint8_t a[PF_MB_MAX_LANES * 32], b[PF_MB_MAX_LANES * 32];
             memset(a, 0xaa, sizeof a);
             memset(b, 0xaa, sizeof b);
-            pf_mb_label_node_ni(lanes, (const uint32_t(*)[8])st, rows, np, off, a);
+            pf_mb_label_node_ni(isa, lanes, (const uint32_t(*)[8])st, rows, np, off, a);
             pf_mb_label_node_portable(lanes, (const uint32_t(*)[8])st, rows, np, off, b);
             assert_memory_equal(a, b, sizeof a);
             /* and lane by lane with the single-chain SHA-NI labeler */
@@ -206,6 +205,18 @@ static void test_kernel_lanes(void **state)
             }
         }
     }
+}
+
+static void test_kernel_lanes(void **state)
+{
+    (void)state;
+    if (!pf_sha256_using_ni())
+        skip();
+    check_kernel(PF_MB_SSE);
+    if (pf_mb_isa_available(PF_MB_AVX512))
+        check_kernel(PF_MB_AVX512);
+    else
+        print_message("no AVX-512VL on this CPU: only the SSE build of the kernel checked\n");
 }
 
 /* ---- identical layers -------------------------------------------------------------------- */
