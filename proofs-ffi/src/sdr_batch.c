@@ -7,13 +7,15 @@
  * (sha256_mb.c) where one chain alone leaves the SHA unit waiting on its latency.
  *
  * Per sector everything else is pf_pc1's (pc1_internal.h): its directory checked, locked
- * and resumed from its marker, each layer written atomically to its own files.  Sectors of
+ * and resumed from its marker, each layer written atomically to its own files (by a writer
+ * thread, while the group labels the next layer from the same buffer).  Sectors of
  * a group may have different complete layers after a crash: the group starts after the
  * lowest, loading that layer of every lane, and a lane's layer file that is already
  * complete is not written again (the labels are the same).  A lane whose cancel flag is
  * raised, or whose layer cannot be written, stops alone: its layers are still computed
  * with the group (the rows are shared) but no longer written. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,23 @@ typedef struct lane {
     int alive;               /* 0 once it failed or was cancelled */
 } lane;
 
+/* Writes layer `layer` of the lanes marked in todo[] from the group's buffer `data` while
+ * the next layer is labeled; its results are applied to the lanes by the labeling thread
+ * (writer_finish), so that lanes are only ever changed by that thread. */
+typedef struct layer_writer {
+    pthread_t tid;
+    int running;
+    int layer;
+    int n;
+    const uint8_t *data;
+    uint64_t nodes;
+    size_t row;
+    const char *dir[PF_MB_MAX_LANES];
+    int todo[PF_MB_MAX_LANES];
+    pf_status st[PF_MB_MAX_LANES];
+    pf_error err[PF_MB_MAX_LANES];
+} layer_writer;
+
 typedef struct group {
     const pf_seal_proof_info *info;
     const pf_graph *g;
@@ -48,6 +67,7 @@ typedef struct group {
     size_t bytes;            /* bytes per layer buffer */
     int use_ni;
     pf_mb_isa isa;           /* the build of the SHA-NI kernel (when use_ni) */
+    layer_writer w;
 } group;
 
 static pf_status fail(pf_error *err, pf_status st, const char *fmt, ...)
@@ -173,20 +193,62 @@ static pf_status label_layer(group *gr, int layer, uint8_t *cur, const uint8_t *
     return PF_OK;
 }
 
-/* Writes layer `layer` of every live lane that does not have it complete yet. */
-static void write_layer(group *gr, int layer, const uint8_t *cur)
+/* ---- the writer thread: layer N of every lane goes to disk while N+1 is labeled ---- */
+
+static void *writer_main(void *arg)
 {
+    layer_writer *w = arg;
+    for (int l = 0; l < w->n; l++)
+        if (w->todo[l])
+            w->st[l] = pf_pc1_write_layer_strided(w->dir[l], w->layer, w->data + (size_t)l * 32,
+                                                  w->nodes, w->row, &w->err[l]);
+    return NULL;
+}
+
+/* Starts writing layer `layer` (in data) for every live lane that does not have it
+ * complete yet; without a thread it writes inline. */
+static void writer_start(group *gr, int layer, const uint8_t *data)
+{
+    layer_writer *w = &gr->w;
+    w->layer = layer;
+    w->n = gr->n;
+    w->data = data;
+    w->nodes = gr->g->nodes;
+    w->row = gr->row;
+    int any = 0;
     for (int l = 0; l < gr->n; l++) {
         lane *ln = gr->lanes[l];
-        if (!ln->alive || ln->dir.complete >= layer)
+        w->dir[l] = ln->s->cache_dir;
+        w->todo[l] = ln->alive && ln->dir.complete < layer;
+        w->st[l] = PF_OK;
+        any |= w->todo[l];
+    }
+    if (!any)
+        return;
+    if (pthread_create(&w->tid, NULL, writer_main, w) == 0)
+        w->running = 1;
+    else
+        writer_main(w);
+}
+
+/* Waits for the writer and records each lane's result: the layer complete, or the lane
+ * stopped with the write's error.  Called before the buffer being written is labeled
+ * over, before the next writer starts, and before the group ends. */
+static void writer_finish(group *gr)
+{
+    layer_writer *w = &gr->w;
+    if (w->running) {
+        pthread_join(w->tid, NULL);
+        w->running = 0;
+    }
+    for (int l = 0; l < w->n; l++) {
+        if (!w->todo[l])
             continue;
-        pf_error e;
-        pf_status st = pf_pc1_write_layer_strided(ln->s->cache_dir, layer, cur + (size_t)l * 32,
-                                                  gr->g->nodes, gr->row, &e);
-        if (st != PF_OK)
-            lane_stop(ln, st, &e);
+        w->todo[l] = 0;
+        if (w->st[l] == PF_OK)
+            gr->lanes[l]->dir.complete = w->layer;
         else
-            ln->dir.complete = layer;
+            lane_stop(gr->lanes[l], w->st[l], &w->err[l]);
     }
 }
 
@@ -226,13 +288,16 @@ static pf_status run_group(group *gr, pf_error *err)
         if (st != PF_OK)
             break;
         double dt = now_s() - t0, dc = cpu_s() - c0;
-        write_layer(gr, layer, cur);
+        /* the layer before was written from the buffer that the next layer labels over */
+        writer_finish(gr);
+        writer_start(gr, layer, cur);
         if (gr->opts->progress) {
             pf_progress_event ev = { .layer = layer, .layers = layers, .seconds = dt,
                                      .hasher_cpu_seconds = dc };
             gr->opts->progress(gr->opts->progress_ctx, &ev);
         }
     }
+    writer_finish(gr);
     if (st == PF_EINTERRUPTED) {
         /* the batch's own cancel: every lane still labeling stops */
         check_cancel(gr, 0, 0);
@@ -321,7 +386,7 @@ pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
         lanes[i].alive = 1;
     }
     group gr = { .info = info, .g = &g, .opts = opts, .map = &map,
-                 .use_ni = pf_sha256_using_ni(), .isa = pf_mb_isa_best() };
+                 .use_ni = pf_sha256_using_ni(), .isa = pf_mb_isa_best(), .w = { .n = 0 } };
     for (int i = 0; i < n;) {
         gr.n = 0;
         for (; i < n && gr.n < PF_MB_MAX_LANES; i++)

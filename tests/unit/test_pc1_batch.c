@@ -344,6 +344,42 @@ static void test_batch_resume_mixed(void **state)
     assert_true(inode_of(dirs[1], 1) == b1);
 }
 
+/* ---- a layer that cannot be written ------------------------------------------------------ */
+
+/* Layers are written by a thread while the next layer is labeled: a lane whose layer 1
+ * (finished during layer 2) or last layer (finished at the end) cannot be written fails
+ * with that write's error, and only that lane. */
+static void test_batch_write_fails(void **state)
+{
+    fixture *f = *state;
+    pf_pc1_batch_sector s[3];
+    char dirs[3][256], blocker[4200];
+    for (int i = 0; i < 3; i++) {
+        dir_of(f, dirs[i], sizeof dirs[i], "wfail", i);
+        sector_inputs(&s[i], dirs[i], i);
+        assert_int_equal(mkdir(dirs[i], 0755), 0);
+    }
+    /* a directory where the layer's temporary file goes makes its open fail */
+    pf_layer_path(dirs[0], 1, blocker, sizeof blocker - 8);
+    strcat(blocker, ".tmp");
+    assert_int_equal(mkdir(blocker, 0755), 0);
+    pf_layer_path(dirs[2], pf_seal_proof(P2K)->layers, blocker, sizeof blocker - 8);
+    strcat(blocker, ".tmp");
+    assert_int_equal(mkdir(blocker, 0755), 0);
+    pf_error err;
+    assert_int_not_equal(pf_pc1_batch(P2K, s, 3, f->pcache, NULL, &err), PF_OK);
+    for (int i = 0; i < 3; i += 2) {
+        assert_int_not_equal(s[i].status, PF_OK);
+        assert_non_null(strstr(s[i].err.msg, ".tmp"));
+        assert_non_null(strstr(s[i].err.msg, dirs[i]));
+    }
+    pf_pc1_output ref;
+    reference(f, P2K, 1, &ref);
+    assert_int_equal(s[1].status, PF_OK);
+    assert_memory_equal(&s[1].out, &ref, sizeof ref);
+    assert_same_layers(f, P2K, 1, dirs[1]);
+}
+
 /* ---- a bad directory ----------------------------------------------------------------------- */
 
 static void test_batch_bad_dir(void **state)
@@ -388,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_batch_cancel_one),
         cmocka_unit_test(test_batch_resume_mixed),
         cmocka_unit_test(test_batch_bad_dir),
+        cmocka_unit_test(test_batch_write_fails),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
