@@ -213,9 +213,12 @@ void sm_prefetch_free(sm_prefetch *pf)
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
-/* The stream of the same file whose window start falls in, or NULL. */
+/* The stream of the same file whose window start falls in, the nearest one when several
+ * do (a walk starting over meets the finished stream of its last pass), or NULL. */
 static pf_stream *find_stream(sm_prefetch *pf, const struct stat *sb, uint64_t start)
 {
+    pf_stream *best = NULL;
+    uint64_t best_dist = 0;
     for (unsigned i = 0; i < pf->opts.max_streams; i++) {
         pf_stream *s = &pf->streams[i];
         if (!s->used || s->dev != sb->st_dev || s->ino != sb->st_ino)
@@ -224,10 +227,15 @@ static pf_stream *find_stream(sm_prefetch *pf, const struct stat *sb, uint64_t s
          * furthest one asked, a single reader right after it; a request far from it
          * (another reader, or the same one starting over) is another stream. */
         uint64_t back = s->want > BEHIND * pf->opts.ahead ? s->want - BEHIND * pf->opts.ahead : 0;
-        if (start >= back && start <= s->want + pf->opts.ahead)
-            return s;
+        if (start < back || start > s->want + pf->opts.ahead)
+            continue;
+        uint64_t dist = start > s->want ? start - s->want : s->want - start;
+        if (!best || dist < best_dist) {
+            best = s;
+            best_dist = dist;
+        }
     }
-    return NULL;
+    return best;
 }
 
 /* A free slot, else the least recently asked one that has nothing left to read and was

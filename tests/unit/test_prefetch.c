@@ -1,8 +1,8 @@
 /* test_prefetch.c — sm_prefetch: which requests start, continue or are refused a stream,
  * how many bytes each stream reads (the window past a continued request, never past the
  * end of the file), that they land in the page cache (mincore after dropping the file's
- * pages), idle streams closing (also for a file removed meanwhile), and bytes read by
- * interleaved readers while streams run. */
+ * pages), idle streams closing (also for a file removed meanwhile), a walk starting over,
+ * and bytes read by interleaved readers while streams run. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -220,6 +220,26 @@ static void test_slots_and_idle(void **state)
     unlink(other);
 }
 
+/* A walk that starts over meets the finished stream of its first pass near the end: its
+ * requests go to the stream of the new pass (the nearest), which reads everything again. */
+static void test_walk_restarts(void **state)
+{
+    fixture *f = *state;
+    sm_prefetch *pf = start(1, 4, 10000);
+    sm_prefetch_stats s;
+    for (int pass = 1; pass <= 2; pass++) {
+        for (uint64_t off = 0; off < FILE_SIZE; off += MIB)
+            assert_true(sm_prefetch_note(pf, f->fd, off, off + MIB));
+        assert_true(sm_prefetch_wait_idle(pf, 10000));
+        sm_prefetch_get_stats(pf, &s);
+        assert_int_equal(s.streams_started, (uint64_t)pass);
+        assert_int_equal(s.continued, (uint64_t)pass * (FILE_SIZE / MIB - 1));
+        assert_int_equal(s.bytes, (uint64_t)pass * FILE_SIZE);
+    }
+    assert_int_equal(s.open_streams, 2);
+    sm_prefetch_free(pf);
+}
+
 typedef struct reader {
     const char *path;
     sm_prefetch *pf;
@@ -287,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_streams_and_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slots_and_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleaved_readers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
