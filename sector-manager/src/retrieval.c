@@ -17,6 +17,7 @@
 #include "sm_cid.h"
 #include "sm_objects.h"
 #include "sm_pieces.h"
+#include "sm_prefetch.h"
 #include "sm_tokens.h"
 #include "sm_unseal.h"
 #include "sp_log.h"
@@ -27,10 +28,16 @@
 
 #define ST_INC(st, field) atomic_fetch_add(&sm_storage_stats(st)->field, 1)
 
+/* What the routes share: the storage service and the read-ahead of range readers. */
+struct sm_retrieval {
+    sm_storage *st;
+    sm_prefetch *prefetch;
+};
+
 /* A worker, admin or retrieval token is needed before anything else is looked at. */
 static bool precheck(void *ctx, sp_http_request *req, sp_http_response *resp)
 {
-    sm_storage *st = ctx;
+    sm_storage *st = ((sm_retrieval *)ctx)->st;
     const char *token = sp_http_bearer(req);
     if (!token) {
         sp_http_respond_text(resp, 401, "a bearer token is required (Authorization: Bearer <token>)");
@@ -203,7 +210,7 @@ static bool wants_car(sp_http_request *req, bool *bad)
 
 static void ipfs_handler(void *ctx, sp_http_request *req, sp_http_response *resp)
 {
-    sm_storage *st = ctx;
+    sm_storage *st = ((sm_retrieval *)ctx)->st;
     sm_core *core = sm_storage_core(st);
     ST_INC(st, ipfs_requests);
     bool bad = false, car = wants_car(req, &bad);
@@ -311,7 +318,8 @@ static void ipfs_handler(void *ctx, sp_http_request *req, sp_http_response *resp
 
 static void piece_handler(void *ctx, sp_http_request *req, sp_http_response *resp)
 {
-    sm_storage *st = ctx;
+    sm_retrieval *rt = ctx;
+    sm_storage *st = rt->st;
     sm_core *core = sm_storage_core(st);
     ST_INC(st, piece_requests);
     char canon[4300];
@@ -359,9 +367,14 @@ static void piece_handler(void *ctx, sp_http_request *req, sp_http_response *res
         if (sp_http_parse_range(sp_http_header(req, "Range"), p.payload_size, &rng, NULL) / 100 == 2) {
             atomic_fetch_add(&sm_storage_stats(st)->bytes, rng.length);
             /* Start reading the range now: sendfile then finds its pages on their way
-             * instead of waiting for each readahead window in turn. */
-            posix_fadvise(fd, (off_t)rng.start, (off_t)(rng.length < READAHEAD_MAX ? rng.length : READAHEAD_MAX),
-                          POSIX_FADV_WILLNEED);
+             * instead of waiting for each readahead window in turn.  The read-ahead
+             * thread does it with large sequential reads (and reads past the range when
+             * this request continues earlier ones); WILLNEED, which reads page-sized
+             * folios in small disk requests, only when it has no slot. */
+            if (!sm_prefetch_note(rt->prefetch, fd, rng.start, rng.start + rng.length))
+                posix_fadvise(fd, (off_t)rng.start,
+                              (off_t)(rng.length < READAHEAD_MAX ? rng.length : READAHEAD_MAX),
+                              POSIX_FADV_WILLNEED);
         }
         sp_http_respond_file(resp, req, fd, p.payload_size, "application/octet-stream");
         return;
@@ -369,18 +382,47 @@ static void piece_handler(void *ctx, sp_http_request *req, sp_http_response *res
     unavailable(st, resp, p.cid, "piece");
 }
 
-sp_code sm_retrieval_routes(sm_storage *st, sp_http_server *http, sp_err *err)
+sp_code sm_retrieval_start(sm_storage *st, sp_http_server *http, sm_retrieval **out, sp_err *err)
 {
+    *out = NULL;
+    sm_retrieval *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return sp_fail(err, SP_ENOMEM, "retrieval: out of memory");
+    rt->st = st;
+    /* The read-ahead state owns rt too: its thread keeps both reachable for a caller of
+     * sm_retrieval_routes, which keeps no handle (and would otherwise leak rt). */
+    sm_prefetch_opts po = { .owner = rt };
+    sp_code rc = sm_prefetch_new(&po, &rt->prefetch, err);
+    if (rc)
+        goto fail;
     sp_http_route routes[] = {
         { .method = "GET", .path = "/ipfs/", .flags = SP_HTTP_PREFIX, .handler = ipfs_handler,
-          .precheck = precheck, .ctx = st },
+          .precheck = precheck, .ctx = rt },
         { .method = "GET", .path = "/piece/", .flags = SP_HTTP_PREFIX, .handler = piece_handler,
-          .precheck = precheck, .ctx = st },
+          .precheck = precheck, .ctx = rt },
     };
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        sp_code rc = sp_http_server_add_route(http, &routes[i], err);
-        if (rc)
-            return rc;
-    }
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if ((rc = sp_http_server_add_route(http, &routes[i], err)))
+            goto fail;
+    *out = rt;
     return SP_OK;
+fail:
+    /* a route added before the failure points at rt: the caller frees the server first */
+    sm_prefetch_free(rt->prefetch);
+    free(rt);
+    return rc;
+}
+
+void sm_retrieval_stop(sm_retrieval *rt)
+{
+    if (!rt)
+        return;
+    sm_prefetch_free(rt->prefetch);
+    free(rt);
+}
+
+sp_code sm_retrieval_routes(sm_storage *st, sp_http_server *http, sp_err *err)
+{
+    sm_retrieval *rt = NULL;
+    return sm_retrieval_start(st, http, &rt, err);
 }

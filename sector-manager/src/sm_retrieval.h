@@ -23,7 +23,18 @@
 #include "sm_storage.h"
 #include "sp_http.h"
 
-/* Adds the /ipfs/ and /piece/ routes (ctx: the storage service). */
+/* The routes' shared state: the storage service and the read-ahead thread that keeps a
+ * piece read in consecutive Range requests ahead of its readers (sm_prefetch.h). */
+typedef struct sm_retrieval sm_retrieval;
+
+/* Adds the /ipfs/ and /piece/ routes and starts the read-ahead thread; *out is released
+ * with sm_retrieval_stop once the server has stopped (no handler runs any more). */
+sp_code sm_retrieval_start(sm_storage *st, sp_http_server *http, sm_retrieval **out, sp_err *err);
+void sm_retrieval_stop(sm_retrieval *rt);
+
+/* sm_retrieval_start for a caller that keeps no handle: the state lives until the
+ * process exits (its thread keeps it reachable).  The daemon should move to
+ * sm_retrieval_start/sm_retrieval_stop. */
 sp_code sm_retrieval_routes(sm_storage *st, sp_http_server *http, sp_err *err);
 
 #endif

@@ -11,7 +11,10 @@
 # scripted unseal worker takes the task (Venus.AllocateUnsealSector, AcquireUnsealDest),
 # unseals with `sealproof unseal` from the persisted sealed sector, reports it
 # (AchieveUnsealSector); the manager verifies the CommP and serves the bytes again, and
-# the reconciler restores the second hot copy.
+# the reconciler restores the second hot copy.  Walks of both pieces in Range requests (one
+# client; two clients splitting one piece, twice; ranges asked past the end), which the
+# manager reads ahead of, return the files' bytes, also for a walk whose copies are removed
+# (503) or replaced by the unsealed file meanwhile.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/storage_lib.sh"
 
@@ -145,6 +148,45 @@ assert_eq "$code" "416" "range past the end"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ATOKEN" -H "Range: bytes=0-1,5-6" "http://$API/piece/$CAR_CID")
 assert_eq "$code" "400" "several ranges"
 
+# ---- walks in ranges: the manager reads ahead of them (sm_prefetch.h); only bytes count ----
+fetch_ranges() { # fetch_ranges CID SIZE STEP FIRST STRIDE OUT: ranges FIRST, FIRST+STRIDE, ... of
+    # STEP bytes (the last one asked past the end), each written to OUT at its offset
+    local i=$4 n=$((($2 + $3 - 1) / $3)) code last
+    while [ "$i" -lt "$n" ]; do
+        code=$(curl -sS -o "$6.$i" -D "$6.$i.h" -w '%{http_code}' -H "Authorization: Bearer $ATOKEN" \
+            -H "Range: bytes=$((i * $3))-$(((i + 1) * $3 - 1))" "http://$API/piece/$1")
+        [ "$code" = 206 ] || { echo "range $i of $1: HTTP $code" >>"$6.err"; return 1; }
+        last=$(((i + 1) * $3 - 1)); [ "$last" -ge "$2" ] && last=$(($2 - 1))
+        grep -qi "^Content-Range: bytes $((i * $3))-$last/$2" "$6.$i.h" ||
+            { echo "range $i of $1: $(grep -i '^Content-Range' "$6.$i.h")" >>"$6.err"; return 1; }
+        dd if="$6.$i" of="$6" bs="$3" seek="$i" conv=notrunc status=none
+        rm -f "$6.$i" "$6.$i.h"
+        i=$((i + $5))
+    done
+}
+RAW_SIZE=$(stat -c %s "$T/raw.bin")
+# one client, 256 KiB ranges in order, the last one asked past the end of the piece
+rm -f "$T/walk" "$T/walk.err"
+fetch_ranges "$RAW_CID" "$RAW_SIZE" 262144 0 1 "$T/walk" || fail "$(cat "$T/walk.err")"
+cmp "$T/walk" "$T/raw.bin" || fail "a walk in 256 KiB ranges differs from the file"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ATOKEN" -H "Range: bytes=$RAW_SIZE-" "http://$API/piece/$RAW_CID")
+assert_eq "$code" "416" "a range past the end, right after a walk to it"
+range "$RAW_CID" "$T/raw.bin" "$((RAW_SIZE - 1))-"
+# two clients splitting the piece (even and odd 128 KiB ranges) at the same time, twice:
+# the second pass starts over while the first one's read-ahead stream is still open
+for pass in 1 2; do
+    rm -f "$T/split" "$T/split.err"
+    fetch_ranges "$RAW_CID" "$RAW_SIZE" 131072 0 2 "$T/split" & A=$!
+    fetch_ranges "$RAW_CID" "$RAW_SIZE" 131072 1 2 "$T/split" & B=$!
+    wait "$A" || fail "client A: $(cat "$T/split.err")"
+    wait "$B" || fail "client B: $(cat "$T/split.err")"
+    cmp "$T/split" "$T/raw.bin" || fail "pass $pass: two interleaved clients' ranges differ from the file"
+done
+# and the CAR piece in small ranges meanwhile: another file, another stream
+rm -f "$T/cwalk" "$T/cwalk.err"
+fetch_ranges "$CAR_CID" "$(stat -c %s "$CAR")" 100 0 1 "$T/cwalk" || fail "$(cat "$T/cwalk.err")"
+cmp "$T/cwalk" "$CAR" || fail "the CAR piece in 100-byte ranges"
+
 # ---- tokens, scopes and hostile names ----
 RTOKEN=$("$SM" auth create-token --scope retrieval --home "$H" | tail -n1)
 read -r cid off len < <(head -n1 "$T/car.blocks")
@@ -162,7 +204,14 @@ done
 assert_eq "$(get_block bafkreifuosuzujyf4i6psbneqtwg2fhplc2wxptc5euspa2gn3bwhnihfu "$T/b")" "404" "a block no piece holds"
 
 # ---- every copy gone: 503, an unseal task, a scripted unseal worker, served again ----
+# Right after a walk: the piece's pages are cached and a read-ahead stream holds its file
+# open; a copy removed meanwhile must still answer 503, never the cached bytes.
+rm -f "$T/walk" "$T/walk.err"
+fetch_ranges "$RAW_CID" "$RAW_SIZE" 524288 0 1 "$T/walk" || fail "$(cat "$T/walk.err")"
+cmp "$T/walk" "$T/raw.bin" || fail "a walk in 512 KiB ranges differs from the file"
 rm -f "$T/hot1/unsealed/$RAW_CID" "$T/hot2/unsealed/$RAW_CID" "$H/pieces/$RAW_CID"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ATOKEN" -H "Range: bytes=524288-1048575" "http://$API/piece/$RAW_CID")
+assert_eq "$code" "503" "the next range of a walk once every copy is gone"
 hdr=$(curl -sS -o /dev/null -D - -H "Authorization: Bearer $ATOKEN" "http://$API/piece/$RAW_CID")
 assert_contains "$hdr" "HTTP/1.1 503"
 assert_contains "$hdr" "Retry-After: 2"
@@ -187,6 +236,10 @@ call Venus.AchieveUnsealSector "[$(sid 1),{\"/\":\"$RAW_CID\"},\"\"]" >/dev/null
 served() { [ "$(curl -sS -o "$T/back" -w '%{http_code}' -H "Authorization: Bearer $ATOKEN" "http://$API/piece/$RAW_CID")" = 200 ]; }
 sp_wait_for 20 served
 cmp "$T/back" "$T/raw.bin" || fail "unsealed bytes differ from the imported file"
+# a new file at the same path: a walk reads it, not what a stream of the old one cached
+rm -f "$T/walk" "$T/walk.err"
+fetch_ranges "$RAW_CID" "$RAW_SIZE" 524288 0 1 "$T/walk" || fail "$(cat "$T/walk.err")"
+cmp "$T/walk" "$T/raw.bin" || fail "a walk of the unsealed copy differs from the file"
 cmp "$T/$dstore/unsealed/$RAW_CID" "$T/raw.bin" || fail "the replica was trimmed to the payload"
 assert_eq "$(piece_json "$RAW_CID" | jq -r '.Unseal[0].State')" "done" "unseal task done"
 sp_wait_for 30 copies_ok "$RAW_CID" 2
