@@ -55,11 +55,15 @@ typedef struct layer_writer {
     pf_error err[PF_MB_MAX_LANES];
 } layer_writer;
 
+typedef struct batch_run batch_run;
+
 typedef struct group {
     const pf_seal_proof_info *info;
     const pf_graph *g;
     const pf_sdr_options *opts;
+    batch_run *run;
     pf_pcache_map *map;
+    pf_pcache_map own_map;   /* each group streams the parent cache at its own pace */
     int n;                   /* lanes */
     lane *lanes[PF_MB_MAX_LANES];
     uint8_t *buf[2];
@@ -69,6 +73,22 @@ typedef struct group {
     pf_mb_isa isa;           /* the build of the SHA-NI kernel (when use_ni) */
     layer_writer w;
 } group;
+
+/* The batch as a whole: its groups, taken in turn by the hashing cores. */
+struct batch_run {
+    group *groups;
+    int ngroups;
+    int next;                       /* the next group a core takes (atomic) */
+    const char *pcache_path;
+    pthread_mutex_t progress_lock;  /* opts->progress is called one event at a time */
+};
+
+typedef struct hashing_core {
+    batch_run *run;
+    int cpu;                        /* -1: not bound */
+    pthread_t tid;
+    int started;
+} hashing_core;
 
 static pf_status fail(pf_error *err, pf_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -293,8 +313,11 @@ static pf_status run_group(group *gr, pf_error *err)
         writer_start(gr, layer, cur);
         if (gr->opts->progress) {
             pf_progress_event ev = { .layer = layer, .layers = layers, .seconds = dt,
-                                     .hasher_cpu_seconds = dc };
+                                     .hasher_cpu_seconds = dc,
+                                     .group = (int)(gr - gr->run->groups) };
+            pthread_mutex_lock(&gr->run->progress_lock);
             gr->opts->progress(gr->opts->progress_ctx, &ev);
+            pthread_mutex_unlock(&gr->run->progress_lock);
         }
     }
     writer_finish(gr);
@@ -304,6 +327,100 @@ static pf_status run_group(group *gr, pf_error *err)
         st = PF_OK;
     }
     return st;
+}
+
+/* One group from start to end: its own view of the parent cache, its buffers, its
+ * layers; a failure of the group as a whole stops each of its lanes with that error. */
+static void run_one(batch_run *b, group *gr)
+{
+    pf_error ge;
+    pf_status st = pf_pcache_map_open(&gr->own_map, b->pcache_path, gr->g, &ge);
+    if (st == PF_OK) {
+        gr->map = &gr->own_map;
+        st = run_group(gr, &ge);
+        pf_pcache_map_close(&gr->own_map);
+    }
+    pf_sdr_free(gr->buf[0], gr->bytes);
+    pf_sdr_free(gr->buf[1], gr->bytes);
+    gr->buf[0] = gr->buf[1] = NULL;
+    if (st != PF_OK)
+        for (int l = 0; l < gr->n; l++)
+            lane_stop(gr->lanes[l], st, &ge);
+}
+
+static void run_groups(batch_run *b)
+{
+    for (;;) {
+        int i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
+        if (i >= b->ngroups)
+            return;
+        run_one(b, &b->groups[i]);
+    }
+}
+
+static void *core_main(void *arg)
+{
+    hashing_core *c = arg;
+    if (c->cpu >= 0)
+        (void)pf_sdr_bind_cpu(c->cpu);   /* not fatal: the group runs unbound */
+    run_groups(c->run);
+    return NULL;
+}
+
+/* Groups for m sectors on `cores` hashing cores: at least one per core (fewer would leave
+ * cores idle), at most PF_MB_MAX_LANES lanes each. */
+static int group_count(int m, int cores)
+{
+    int ng = (m + PF_MB_MAX_LANES - 1) / PF_MB_MAX_LANES;
+    if (ng < cores)
+        ng = cores < m ? cores : m;
+    return ng;
+}
+
+/* Splits the live lanes into group_count() groups whose sizes differ by one at most (a
+ * group of 8 and one of 1 would run the 1 at a single chain's speed).  Returns the number
+ * of groups. */
+static int form_groups(lane *lanes, int n, int cores, group *tmpl, group *groups)
+{
+    lane *live[PF_PC1_BATCH_MAX];
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (lanes[i].alive)
+            live[m++] = &lanes[i];
+    if (m == 0)
+        return 0;
+    int ng = group_count(m, cores);
+    for (int j = 0, next = 0; j < ng; j++) {
+        group *gr = &groups[j];
+        *gr = *tmpl;
+        gr->n = m / ng + (j < m % ng);
+        for (int l = 0; l < gr->n; l++)
+            gr->lanes[l] = live[next++];
+        gr->row = (size_t)gr->n * 32;
+        gr->bytes = (size_t)tmpl->g->nodes * gr->row;
+    }
+    return ng;
+}
+
+/* Runs the groups: in this thread when no cores were named, else one thread per named CPU
+ * (each bound to it) taking groups in turn. */
+static void run_batch(batch_run *b, const int *cpus, int ncpus)
+{
+    hashing_core cores[PF_PC1_BATCH_MAX];
+    int started = 0;
+    const int want = ncpus < b->ngroups ? ncpus : b->ngroups;
+    for (int i = 0; i < want; i++) {
+        cores[i] = (hashing_core){ .run = b, .cpu = cpus[i] };
+        if (pthread_create(&cores[i].tid, NULL, core_main, &cores[i]) == 0) {
+            cores[i].started = 1;
+            started++;
+        }
+    }
+    if (started == 0)
+        run_groups(b);
+    for (int i = 0; i < want; i++)
+        if (cores[i].started)
+            pthread_join(cores[i].tid, NULL);
 }
 
 static void fill_output(int proof_id, pf_pc1_batch_sector *s, const uint8_t replica_id[32])
@@ -325,6 +442,21 @@ static void fail_all(pf_pc1_batch_sector *sectors, int n, const pf_error *e)
         sectors[i].status = e->status;
         sectors[i].err = *e;
     }
+}
+
+pf_status pf_pc1_batch_layout(int n, const char *cores, int *groups, int *max_lanes,
+                              int *hashing_cores, pf_error *err)
+{
+    if (n < 1 || n > PF_PC1_BATCH_MAX)
+        return fail(err, PF_EINVAL, "pc1 batch: %d sectors (1..%d)", n, PF_PC1_BATCH_MAX);
+    int cpus[PF_PC1_BATCH_MAX], ncpus = 1;
+    if (cores && pf_sdr_parse_cpus(cores, cpus, PF_PC1_BATCH_MAX, &ncpus, err) != PF_OK)
+        return PF_EINVAL;
+    int ng = group_count(n, ncpus);
+    *groups = ng;
+    *max_lanes = (n + ng - 1) / ng;
+    *hashing_cores = ncpus < ng ? ncpus : ng;
+    return PF_OK;
 }
 
 double pf_sdr_lanes_limit(int lanes, double seconds)
@@ -351,11 +483,12 @@ pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
     }
     pf_graph g;
     pf_parent_cache_result pc;
-    pf_pcache_map map;
     lane *lanes = calloc((size_t)n, sizeof *lanes);
-    int map_open = 0;
+    group *groups = calloc((size_t)n, sizeof *groups);
+    int cpus[PF_PC1_BATCH_MAX], ncpus = 0;
     pf_status st;
-    if (!lanes) {
+    if (!lanes || !groups) {
+        free(groups);
         fail(&e, PF_ENOMEM, "pc1 batch: out of memory");
         fail_all(sectors, n, &e);
         return fail(err, e.status, "%s", e.msg);
@@ -366,14 +499,14 @@ pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
         sectors[i].status = PF_OK;
         memset(&sectors[i].err, 0, sizeof sectors[i].err);
     }
-    if ((st = pf_graph_init_proof(&g, proof_id, &e)) != PF_OK ||
+    if ((opts->cores &&
+         (st = pf_sdr_parse_cpus(opts->cores, cpus, PF_PC1_BATCH_MAX, &ncpus, &e)) != PF_OK) ||
+        (st = pf_graph_init_proof(&g, proof_id, &e)) != PF_OK ||
         (st = pf_parent_cache_ensure_cancel(&g, parent_cache_dir, opts->threads, opts->cancel,
-                                            &pc, &e)) != PF_OK ||
-        (st = pf_pcache_map_open(&map, pc.path, &g, &e)) != PF_OK) {
+                                            &pc, &e)) != PF_OK) {
         fail_all(sectors, n, &e);
         goto done;
     }
-    map_open = 1;
     for (int i = 0; i < n; i++) {
         pf_pc1_batch_sector *s = &sectors[i];
         pf_error de;
@@ -385,26 +518,16 @@ pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
         }
         lanes[i].alive = 1;
     }
-    group gr = { .info = info, .g = &g, .opts = opts, .map = &map,
-                 .use_ni = pf_sha256_using_ni(), .isa = pf_mb_isa_best(), .w = { .n = 0 } };
-    for (int i = 0; i < n;) {
-        gr.n = 0;
-        for (; i < n && gr.n < PF_MB_MAX_LANES; i++)
-            if (lanes[i].alive)
-                gr.lanes[gr.n++] = &lanes[i];
-        if (gr.n == 0)
-            continue;
-        gr.row = (size_t)gr.n * 32;
-        gr.bytes = (size_t)g.nodes * gr.row;
-        gr.buf[0] = gr.buf[1] = NULL;
-        pf_error ge;
-        pf_status gst = run_group(&gr, &ge);
-        pf_sdr_free(gr.buf[0], gr.bytes);
-        pf_sdr_free(gr.buf[1], gr.bytes);
-        if (gst != PF_OK)
-            for (int l = 0; l < gr.n; l++)
-                lane_stop(gr.lanes[l], gst, &ge);
-    }
+    batch_run run = { .groups = groups, .pcache_path = pc.path };
+    pthread_mutex_init(&run.progress_lock, NULL);
+    group tmpl = { .info = info, .g = &g, .opts = opts, .run = &run,
+                   .use_ni = pf_sha256_using_ni(), .isa = pf_mb_isa_best() };
+    run.ngroups = form_groups(lanes, n, ncpus > 0 ? ncpus : 1, &tmpl, groups);
+    if (ncpus > 0)
+        run_batch(&run, cpus, ncpus);
+    else
+        run_groups(&run);
+    pthread_mutex_destroy(&run.progress_lock);
     for (int i = 0; i < n; i++)
         if (lanes[i].alive)
             fill_output(proof_id, &sectors[i], lanes[i].dir.replica_id);
@@ -412,8 +535,7 @@ done:
     for (int i = 0; i < n; i++)
         pf_pc1_dir_close(&lanes[i].dir);
     free(lanes);
-    if (map_open)
-        pf_pcache_map_close(&map);
+    free(groups);
     for (int i = 0; i < n; i++)
         if (sectors[i].status != PF_OK)
             return fail(err, sectors[i].status, "pc1 batch: sector %d (%.100s): %.300s", i,

@@ -417,6 +417,7 @@ static int cmd_pc1(int argc, char **argv)
 
 typedef struct bench_log {
     double seconds[16];
+    double seconds_sum;        /* every event's, when there are more than 16 (batch groups) */
     double cpu;
     uint64_t direct;
     int n;
@@ -427,9 +428,12 @@ static void bench_progress(void *ctx, const pf_progress_event *ev)
     bench_log *b = ctx;
     if (!ev->resumed && b->n < 16)
         b->seconds[b->n++] = ev->seconds;
+    if (!ev->resumed)
+        b->seconds_sum += ev->seconds;
     b->direct += ev->direct_nodes;
     b->cpu += ev->hasher_cpu_seconds;
-    fprintf(stderr, "bench pc1: layer %d/%d labeled in %.2fs\n", ev->layer, ev->layers, ev->seconds);
+    fprintf(stderr, "bench pc1: layer %d/%d labeled in %.2fs (group %d)\n", ev->layer, ev->layers,
+            ev->seconds, ev->group);
 }
 
 /* 1-minute load average at the end of the run (other work lowers every rate above). */
@@ -458,8 +462,10 @@ typedef struct bench_env {
 
 static double round3(double x) { return (double)(int64_t)(x * 1000) / 1000; }
 
-/* bench pc1 --batch N: N sectors through pf_pc1_batch on one hashing core (groups of up to
- * PF_PC1_BATCH_LANES lanes), against the single-chain limit and the multi-lane ceiling. */
+/* bench pc1 --batch N [--cores LIST]: N sectors through pf_pc1_batch, on one hashing core or
+ * one per CPU of LIST (groups of up to PF_PC1_BATCH_LANES lanes), against the single-chain
+ * limit and the multi-lane ceiling.  Rates are per hashing core: compressions over the
+ * groups' labeling seconds added up (core-seconds). */
 static int bench_batch(const char *cmd, const bench_env *env, int n, pf_sdr_options *so,
                        bench_log *blog, int json)
 {
@@ -490,16 +496,16 @@ static int bench_batch(const char *cmd, const bench_env *env, int n, pf_sdr_opti
     if (st)
         return tool_fail_pf(cmd, &e);
     pf_sdr_sha256_limit(env->lim, 1.5);
-    const int lanes = n < PF_PC1_BATCH_LANES ? n : PF_PC1_BATCH_LANES;
-    double lanes_limit = pf_sdr_lanes_limit(lanes, 1.5);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double label_s = 0;
-    for (int i = 0; i < blog->n; i++)
-        label_s += blog->seconds[i];
+    const double label_s = blog->seconds_sum;
     const double chain = (double)(info->nodes - 1) * PF_SDR_CHAIN_BLOCKS * info->layers * n;
     double total = chain / label_s, total_cpu = blog->cpu > 0 ? chain / blog->cpu : 0;
+    int groups = 1, lanes = 1, cores = 1;
+    if (pf_pc1_batch_layout(n, so->cores, &groups, &lanes, &cores, &e) != PF_OK)
+        return tool_fail_pf(cmd, &e);
+    double lanes_limit = pf_sdr_lanes_limit(lanes, 1.5);
     uint64_t rss = (uint64_t)ru.ru_maxrss * 1024;
 
     cJSON *o = cJSON_CreateObject();
@@ -509,14 +515,18 @@ static int bench_batch(const char *cmd, const bench_env *env, int n, pf_sdr_opti
     cJSON_AddStringToObject(o, "mode", "batch");
     cJSON_AddNumberToObject(o, "batch", n);
     cJSON_AddNumberToObject(o, "lanes_per_core", lanes);
-    cJSON_AddNumberToObject(o, "hashing_cores", 1);
+    cJSON_AddNumberToObject(o, "groups", groups);
+    cJSON_AddNumberToObject(o, "hashing_cores", cores);
     cJSON_AddBoolToObject(o, "sha_ni", env->lim->sha_ni);
     cJSON *ls = cJSON_AddArrayToObject(o, "layer_seconds");
     for (int i = 0; i < blog->n; i++)
         cJSON_AddItemToArray(ls, cJSON_CreateNumber(round3(blog->seconds[i])));
     cJSON_AddNumberToObject(o, "pc1_seconds", round3(pc1_s));
+    /* per hashing core, and all cores together while they ran side by side */
     cJSON_AddNumberToObject(o, "compressions_per_s", (double)(int64_t)total);
-    cJSON_AddNumberToObject(o, "per_sector_compressions_per_s", (double)(int64_t)(total / n));
+    cJSON_AddNumberToObject(o, "all_cores_compressions_per_s", (double)(int64_t)(total * cores));
+    cJSON_AddNumberToObject(o, "per_sector_compressions_per_s",
+                            (double)(int64_t)(total * cores / n));
     cJSON_AddNumberToObject(o, "sha256_limit_per_s", (double)(int64_t)env->lim->best);
     cJSON_AddNumberToObject(o, "ratio", round3(total / env->lim->best));
     cJSON_AddNumberToObject(o, "hashing_thread_cpu_seconds", round3(blog->cpu));
@@ -606,7 +616,7 @@ static int cmd_bench_pc1(int argc, char **argv)
     uint8_t prover[32] = { 0xe8, 0x07 }, ticket[32], comm_d[32];
     memset(ticket, 0x42, 32);
     pf_zero_comm(info->sector_size, comm_d, NULL);
-    bench_log blog = { { 0 }, 0, 0, 0 };
+    bench_log blog = { .n = 0 };
     so.progress = bench_progress;
     so.progress_ctx = &blog;
     so.cancel = (const volatile int *)&g_cancel;

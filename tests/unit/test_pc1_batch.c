@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -134,7 +135,28 @@ static void assert_same_layers(fixture *f, int proof, int i, const char *dir)
     }
 }
 
-static void run_batch(fixture *f, int proof, int n, const char *tag)
+/* progress from several hashing cores: one event at a time, every group seen */
+typedef struct events {
+    int inside;             /* set while a call runs: a second call at once would see it */
+    int overlapped;
+    int calls;
+    unsigned groups_seen;   /* bit g: an event of group g */
+} events;
+
+static void count_event(void *ctx, const pf_progress_event *ev)
+{
+    events *e = ctx;
+    if (__atomic_exchange_n(&e->inside, 1, __ATOMIC_ACQ_REL))
+        e->overlapped = 1;
+    e->calls++;
+    if (ev->group >= 0 && ev->group < 32)
+        e->groups_seen |= 1u << ev->group;
+    usleep(2000);           /* widen the window a concurrent call would fall into */
+    __atomic_store_n(&e->inside, 0, __ATOMIC_RELEASE);
+}
+
+static void run_batch_opts(fixture *f, int proof, int n, const char *tag,
+                           const pf_sdr_options *opts)
 {
     pf_pc1_batch_sector *s = calloc((size_t)n, sizeof *s);
     char (*dirs)[256] = calloc((size_t)n, sizeof *dirs);
@@ -143,7 +165,7 @@ static void run_batch(fixture *f, int proof, int n, const char *tag)
         sector_inputs(&s[i], dirs[i], i);
     }
     pf_error err;
-    if (pf_pc1_batch(proof, s, n, f->pcache, NULL, &err) != PF_OK)
+    if (pf_pc1_batch(proof, s, n, f->pcache, opts, &err) != PF_OK)
         fail_msg("pc1 batch of %d: %s", n, err.msg);
     for (int i = 0; i < n; i++) {
         pf_pc1_output ref;
@@ -155,6 +177,11 @@ static void run_batch(fixture *f, int proof, int n, const char *tag)
     }
     free(dirs);
     free(s);
+}
+
+static void run_batch(fixture *f, int proof, int n, const char *tag)
+{
+    run_batch_opts(f, proof, n, tag, NULL);
 }
 
 /* ---- the kernel ---------------------------------------------------------------------- */
@@ -235,6 +262,85 @@ static void test_batch_8mib(void **state)
     fixture *f = *state;
     run_batch(f, P8M, 2, "b8m2");
     run_batch(f, P8M, 4, "b8m4");
+}
+
+/* ---- several hashing cores ------------------------------------------------------------- */
+
+/* Up to two CPUs this test may run on, as a CPU list ("3" or "0,5"). */
+static void two_cpus(char *list, size_t len)
+{
+    cpu_set_t set;
+    int got = 0;
+    list[0] = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        for (int c = 0; c < CPU_SETSIZE && got < 2; c++)
+            if (CPU_ISSET(c, &set)) {
+                size_t used = strlen(list);
+                snprintf(list + used, len - used, "%s%d", got++ ? "," : "", c);
+            }
+    if (!got)
+        snprintf(list, len, "0");
+}
+
+static void test_batch_layout(void **state)
+{
+    (void)state;
+    int g, lanes, cores;
+    pf_error err;
+    assert_int_equal(pf_pc1_batch_layout(4, NULL, &g, &lanes, &cores, &err), PF_OK);
+    assert_int_equal(g, 1);
+    assert_int_equal(lanes, 4);
+    assert_int_equal(cores, 1);
+    assert_int_equal(pf_pc1_batch_layout(9, NULL, &g, &lanes, &cores, &err), PF_OK);
+    assert_int_equal(g, 2);
+    assert_int_equal(lanes, 5);
+    assert_int_equal(cores, 1);
+    assert_int_equal(pf_pc1_batch_layout(4, "2,3", &g, &lanes, &cores, &err), PF_OK);
+    assert_int_equal(g, 2);
+    assert_int_equal(lanes, 2);
+    assert_int_equal(cores, 2);
+    assert_int_equal(pf_pc1_batch_layout(8, "0-3", &g, &lanes, &cores, &err), PF_OK);
+    assert_int_equal(g, 4);
+    assert_int_equal(lanes, 2);
+    assert_int_equal(cores, 4);
+    assert_int_equal(pf_pc1_batch_layout(20, "0,1", &g, &lanes, &cores, &err), PF_OK);
+    assert_int_equal(g, 3);
+    assert_int_equal(lanes, 7);
+    assert_int_equal(cores, 2);
+    assert_int_equal(pf_pc1_batch_layout(2, "0-7", &g, &lanes, &cores, &err), PF_OK);
+    assert_int_equal(g, 2);
+    assert_int_equal(lanes, 1);
+    assert_int_equal(cores, 2);
+    assert_int_equal(pf_pc1_batch_layout(4, "0-x", &g, &lanes, &cores, &err), PF_EINVAL);
+    assert_non_null(strstr(err.msg, "0-x"));
+    assert_int_equal(pf_pc1_batch_layout(0, NULL, &g, &lanes, &cores, &err), PF_EINVAL);
+}
+
+/* Five sectors on two hashing cores (groups of 3 and 2, each thread bound to its CPU):
+ * the same layers as pf_pc1, progress from both groups and never two calls at once. */
+static void test_batch_two_cores(void **state)
+{
+    fixture *f = *state;
+    char cpus[64];
+    two_cpus(cpus, sizeof cpus);
+    events ev = { 0 };
+    pf_sdr_options o = { .cores = cpus, .progress = count_event, .progress_ctx = &ev };
+    run_batch_opts(f, P2K, 5, "cores5", &o);
+    const int groups = strchr(cpus, ',') ? 2 : 1;
+    assert_int_equal(ev.calls, groups * pf_seal_proof(P2K)->layers);
+    assert_int_equal(ev.groups_seen, groups == 2 ? 3u : 1u);
+    assert_false(ev.overlapped);
+    /* a bad CPU list fails every sector with a message naming it */
+    pf_pc1_batch_sector s[2];
+    char dirs[2][256];
+    for (int i = 0; i < 2; i++) {
+        dir_of(f, dirs[i], sizeof dirs[i], "badcores", i);
+        sector_inputs(&s[i], dirs[i], i);
+    }
+    o.cores = "1-";
+    pf_error err;
+    assert_int_equal(pf_pc1_batch(P2K, s, 2, f->pcache, &o, &err), PF_EINVAL);
+    assert_non_null(strstr(s[1].err.msg, "1-"));
 }
 
 /* ---- one sector cancelled ---------------------------------------------------------------- */
@@ -421,6 +527,8 @@ int main(void)
         cmocka_unit_test(test_kernel_lanes),
         cmocka_unit_test(test_batch_2kib),
         cmocka_unit_test(test_batch_8mib),
+        cmocka_unit_test(test_batch_layout),
+        cmocka_unit_test(test_batch_two_cores),
         cmocka_unit_test(test_batch_cancel_one),
         cmocka_unit_test(test_batch_resume_mixed),
         cmocka_unit_test(test_batch_bad_dir),

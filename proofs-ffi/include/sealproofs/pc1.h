@@ -126,6 +126,8 @@ typedef struct pf_progress_event {
                                   the producers were late (0 = they always kept up) */
     double hasher_cpu_seconds; /* CPU time the hashing thread got for this layer (below
                                   `seconds` when other work took the CPU from it) */
+    int group;                 /* pf_pc1_batch: the group of sectors (one hashing core's
+                                  lanes) this layer is of; 0 for pf_pc1 */
 } pf_progress_event;
 
 typedef struct pf_sdr_options {
@@ -211,12 +213,22 @@ typedef struct pf_pc1_batch_sector {
 } pf_pc1_batch_sector;
 
 /* Runs PC1 for n sectors (1..PF_PC1_BATCH_MAX) of proof_id together.  opts as for pf_pc1
- * (opts->cancel stops the whole batch).  Returns PF_OK when every sector's status is PF_OK;
+ * (opts->cancel stops the whole batch), except cores: the sectors are split into groups of
+ * at most PF_PC1_BATCH_LANES, at least one group per CPU of opts->cores, and one thread per
+ * CPU of that list, bound to it, labels groups in turn; with no list every group runs in
+ * the calling thread, one after another (multicore and producers do not apply).  progress
+ * is called from those threads, one event at a time.  Returns PF_OK when every sector's status is PF_OK;
  * otherwise the first failing status, with err naming the sector, and each sector's own
  * status/err says what happened to it (a sector that fails alone — bad directory, its
  * cancel flag, its disk full — does not stop the others). */
 pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
                        const char *parent_cache_dir, const pf_sdr_options *opts, pf_error *err);
+
+/* How pf_pc1_batch splits n sectors over the CPU list `cores` (NULL: the calling thread):
+ * *groups groups, the largest of *max_lanes sectors, run *hashing_cores at a time.
+ * PF_EINVAL for n out of range or a bad CPU list. */
+pf_status pf_pc1_batch_layout(int n, const char *cores, int *groups, int *max_lanes,
+                              int *hashing_cores, pf_error *err);
 
 /* The best throughput of `lanes` (1..PF_PC1_BATCH_LANES) interleaved SHA-256 chains on this
  * thread's core, in compressions per second of CPU time (repeated schedules, sha256rnds2
