@@ -272,45 +272,57 @@ static void wait_first_chunk(sm_prefetch *pf, pf_stream *s, uint64_t start, uint
     }
 }
 
+/* Starts a stream in slot s for the file open as fd, reading [start, end) for now.  Its
+ * own description of the file, not a dup (that would share the caller's readahead
+ * state), through /proc so that it is the same inode even if the path was replaced. */
+static bool stream_open(sm_prefetch *pf, pf_stream *s, int fd, const struct stat *sb, uint64_t start,
+                        uint64_t end, uint64_t now)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int own = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat ob;
+    if (own < 0)
+        return false;
+    if (fstat(own, &ob) != 0 || ob.st_dev != sb->st_dev || ob.st_ino != sb->st_ino) {
+        close(own);
+        return false;
+    }
+    if (s->used)
+        stream_close(pf, s);
+    *s = (pf_stream){ .used = true, .gen = ++pf->gens, .dev = sb->st_dev, .ino = sb->st_ino, .fd = own,
+                      .size = (uint64_t)sb->st_size, .pos = start, .want = end, .limit = end, .last_ms = now };
+    pf->stats.open_streams++;
+    pf->stats.streams_started++;
+    return true;
+}
+
+/* A reader continues stream s: the thread reads the whole window past what it asked. */
+static void stream_extend(sm_prefetch *pf, pf_stream *s, uint64_t end, uint64_t now)
+{
+    if (end > s->want)
+        s->want = end;
+    s->limit = min_u64(s->size, s->want + pf->opts.ahead);
+    s->last_ms = now;
+    pf->stats.continued++;
+}
+
 bool sm_prefetch_note(sm_prefetch *pf, int fd, uint64_t start, uint64_t end)
 {
     struct stat sb;
     if (!pf || end <= start || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
         start >= (uint64_t)sb.st_size)
         return false;
-    uint64_t size = (uint64_t)sb.st_size;
-    end = min_u64(end, size);
+    end = min_u64(end, (uint64_t)sb.st_size);
     bool taken = false;
     pthread_mutex_lock(&pf->mu);
     uint64_t now = sp_now_ms();
     pf_stream *s = find_stream(pf, &sb, start);
     if (s) {
-        /* a reader continues the stream: read the whole window past what it asked */
-        if (end > s->want)
-            s->want = end;
-        s->limit = min_u64(s->size, s->want + pf->opts.ahead);
-        s->last_ms = now;
-        pf->stats.continued++;
+        stream_extend(pf, s, end, now);
         taken = true;
     } else if ((s = free_slot(pf, now))) {
-        /* Our own description of the same file (not a dup: that would share the caller's
-         * readahead state); through /proc so it is the same inode even if the path was
-         * replaced meanwhile. */
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        int own = open(path, O_RDONLY | O_CLOEXEC);
-        struct stat ob;
-        if (own >= 0 && fstat(own, &ob) == 0 && ob.st_dev == sb.st_dev && ob.st_ino == sb.st_ino) {
-            if (s->used)
-                stream_close(pf, s);
-            *s = (pf_stream){ .used = true, .gen = ++pf->gens, .dev = sb.st_dev, .ino = sb.st_ino, .fd = own, .size = size,
-                              .pos = start, .want = end, .limit = end, .last_ms = now };
-            pf->stats.open_streams++;
-            pf->stats.streams_started++;
-            taken = true;
-        } else if (own >= 0) {
-            close(own);
-        }
+        taken = stream_open(pf, s, fd, &sb, start, end, now);
     } else {
         pf->stats.refused++;
     }
