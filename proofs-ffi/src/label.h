@@ -79,6 +79,10 @@ pf_status pf_sdr_parse_cpus(const char *s, int *cpus, int max, int *n, pf_error 
  * process may run on. */
 pf_status pf_sdr_core_group(const char *list, int want, int *cpus, int max, int *n,
                             pf_error *err);
+/* Keeps the first CPU of each physical core in cpus[0..n) (SMT siblings share the SHA
+ * unit, so a second hashing thread there adds nothing); returns the new count.  CPUs the
+ * topology does not know are kept; without a topology the list stays as it is. */
+int pf_sdr_one_per_core(int *cpus, int n);
 /* Binds the calling thread to one CPU; returns 0 or -1 (not fatal: the caller goes on). */
 int pf_sdr_bind_cpu(int cpu);
 

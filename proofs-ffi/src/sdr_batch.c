@@ -452,6 +452,8 @@ pf_status pf_pc1_batch_layout(int n, const char *cores, int *groups, int *max_la
     int cpus[PF_PC1_BATCH_MAX], ncpus = 1;
     if (cores && pf_sdr_parse_cpus(cores, cpus, PF_PC1_BATCH_MAX, &ncpus, err) != PF_OK)
         return PF_EINVAL;
+    if (cores)
+        ncpus = pf_sdr_one_per_core(cpus, ncpus);
     int ng = group_count(n, ncpus);
     *groups = ng;
     *max_lanes = (n + ng - 1) / ng;
@@ -507,6 +509,7 @@ pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
         fail_all(sectors, n, &e);
         goto done;
     }
+    ncpus = pf_sdr_one_per_core(cpus, ncpus);
     for (int i = 0; i < n; i++) {
         pf_pc1_batch_sector *s = &sectors[i];
         pf_error de;

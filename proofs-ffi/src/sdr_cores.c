@@ -106,6 +106,32 @@ fallback:
     return PF_OK;
 }
 
+int pf_sdr_one_per_core(int *cpus, int n)
+{
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo) != 0)
+        return n;
+    hwloc_bitmap_t seen = NULL;
+    int k = n;
+    if (hwloc_topology_load(topo) != 0 || !(seen = hwloc_bitmap_alloc()))
+        goto done;
+    k = 0;
+    for (int i = 0; i < n; i++) {
+        hwloc_obj_t pu = hwloc_get_pu_obj_by_os_index(topo, (unsigned)cpus[i]);
+        hwloc_obj_t core = pu ? hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_CORE, pu) : NULL;
+        if (core) {
+            if (hwloc_bitmap_isset(seen, core->logical_index))
+                continue;
+            hwloc_bitmap_set(seen, core->logical_index);
+        }
+        cpus[k++] = cpus[i];
+    }
+done:
+    hwloc_bitmap_free(seen);
+    hwloc_topology_destroy(topo);
+    return k;
+}
+
 int pf_sdr_bind_cpu(int cpu)
 {
     cpu_set_t set;

@@ -214,8 +214,9 @@ typedef struct pf_pc1_batch_sector {
 
 /* Runs PC1 for n sectors (1..PF_PC1_BATCH_MAX) of proof_id together.  opts as for pf_pc1
  * (opts->cancel stops the whole batch), except cores: the sectors are split into groups of
- * at most PF_PC1_BATCH_LANES, at least one group per CPU of opts->cores, and one thread per
- * CPU of that list, bound to it, labels groups in turn; with no list every group runs in
+ * at most PF_PC1_BATCH_LANES, at least one group per physical core of opts->cores (one CPU
+ * of each core is used: SMT siblings share the SHA unit), and one thread per such CPU,
+ * bound to it, labels groups in turn; with no list every group runs in
  * the calling thread, one after another (multicore and producers do not apply).  progress
  * is called from those threads, one event at a time.  Returns PF_OK when every sector's status is PF_OK;
  * otherwise the first failing status, with err naming the sector, and each sector's own
