@@ -370,11 +370,12 @@ static void piece_handler(void *ctx, sp_http_request *req, sp_http_response *res
              * instead of waiting for each readahead window in turn.  The read-ahead
              * thread does it with large sequential reads (and reads past the range when
              * this request continues earlier ones); WILLNEED, which reads page-sized
-             * folios in small disk requests, only when it has no slot. */
-            if (!sm_prefetch_note(rt->prefetch, fd, rng.start, rng.start + rng.length))
-                posix_fadvise(fd, (off_t)rng.start,
-                              (off_t)(rng.length < READAHEAD_MAX ? rng.length : READAHEAD_MAX),
-                              POSIX_FADV_WILLNEED);
+             * folios in small disk requests, only when it has no slot.  Only the head of
+             * a long range: past it sendfile's own sequential readahead keeps up, and a
+             * slow client of a whole piece must not pull all of it into memory at once. */
+            uint64_t head = rng.length < READAHEAD_MAX ? rng.length : READAHEAD_MAX;
+            if (!sm_prefetch_note(rt->prefetch, fd, rng.start, rng.start + head))
+                posix_fadvise(fd, (off_t)rng.start, (off_t)head, POSIX_FADV_WILLNEED);
         }
         sp_http_respond_file(resp, req, fd, p.payload_size, "application/octet-stream");
         return;
