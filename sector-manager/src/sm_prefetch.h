@@ -1,11 +1,12 @@
 /* sm_prefetch.h — server-side read-ahead for readers that walk a file in ranges.
  *
  * A client that fetches a piece as consecutive Range requests (or several clients that
- * split it among themselves) opens the file anew for every request, so the kernel sees
- * a row of unrelated reads at scattered offsets: each starts its own small readahead (or,
- * with POSIX_FADV_WILLNEED, page-sized folios that the block layer cannot merge past the
- * device's segment limit), and the disk serves many small requests instead of the few
- * large ones a plain sequential read gets.  sm_prefetch keeps one stream per file being
+ * split it among themselves) has the file opened anew for every request, so the kernel
+ * sees unrelated reads at scattered offsets: each request's own readahead (or WILLNEED of
+ * its range) starts small and runs interleaved with those of the other requests in
+ * flight, and the disk serves many small requests (about 1 MiB on average on the
+ * development VM's virtio disk, against 4 MiB for `dd bs=4M`) instead of the few large
+ * ones a plain sequential read gets.  sm_prefetch keeps one stream per file being
  * read that way: its own open file description (so the kernel's sequential readahead,
  * with large folios, works for it) and one thread that reads each stream's file into
  * the page cache ahead of the readers with sendfile(2) to /dev/null (no copy), up to a
@@ -16,8 +17,9 @@
  * Only the page cache is filled: no byte is ever served from here, so a file that is
  * replaced, truncated or removed while a stream runs can cost a wasted read at worst.
  * A request that is not near an existing stream starts one that reads just its own range;
- * a request that continues a stream (starts at or before the window's end) extends it by
- * the full window.  Streams idle for idle_ms are closed; when every stream slot is busy a
+ * a request that continues a stream (starts at most one window past the furthest byte
+ * asked, or at most four windows before it: clients splitting a piece lag each other)
+ * extends it by the full window.  Streams idle for idle_ms are closed; when every stream slot is busy a
  * new file gets none (sm_prefetch_note returns false and the caller may fall back to
  * POSIX_FADV_WILLNEED).
  */
