@@ -16,6 +16,7 @@
  * with the group (the rows are shared) but no longer written. */
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,9 @@ struct batch_run {
     int next;                       /* the next group a core takes (atomic) */
     const char *pcache_path;
     pthread_mutex_t progress_lock;  /* opts->progress is called one event at a time */
+    int have_allowed;
+    cpu_set_t allowed;              /* the caller's CPUs, before any hashing thread is bound:
+                                       writers run there, not on their group's hashing CPU */
 };
 
 typedef struct hashing_core {
@@ -245,10 +249,19 @@ static void writer_start(group *gr, int layer, const uint8_t *data)
     }
     if (!any)
         return;
-    if (pthread_create(&w->tid, NULL, writer_main, w) == 0)
+    /* A thread inherits its creator's CPU binding; the hashing thread's writer would take
+     * turns with it on the one CPU while the others may be idle. */
+    pthread_attr_t attr, *ap = NULL;
+    if (gr->run->have_allowed && pthread_attr_init(&attr) == 0) {
+        ap = &attr;
+        (void)pthread_attr_setaffinity_np(&attr, sizeof gr->run->allowed, &gr->run->allowed);
+    }
+    if (pthread_create(&w->tid, ap, writer_main, w) == 0)
         w->running = 1;
     else
         writer_main(w);
+    if (ap)
+        pthread_attr_destroy(ap);
 }
 
 /* Waits for the writer and records each lane's result: the layer complete, or the lane
@@ -523,6 +536,8 @@ pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
     }
     batch_run run = { .groups = groups, .pcache_path = pc.path };
     pthread_mutex_init(&run.progress_lock, NULL);
+    run.have_allowed = pthread_getaffinity_np(pthread_self(), sizeof run.allowed,
+                                              &run.allowed) == 0;
     group tmpl = { .info = info, .g = &g, .opts = opts, .run = &run,
                    .use_ni = pf_sha256_using_ni(), .isa = pf_mb_isa_best() };
     run.ngroups = form_groups(lanes, n, ncpus > 0 ? ncpus : 1, &tmpl, groups);

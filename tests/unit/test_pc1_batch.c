@@ -14,7 +14,9 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <dirent.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -361,6 +363,78 @@ static void test_batch_two_cores(void **state)
     assert_non_null(strstr(s[1].err.msg, "1-"));
 }
 
+/* The CPUs a thread of this process may run on, as /proc lists them ("0-1"). */
+static void allowed_list(const char *tid, char *out, size_t len)
+{
+    char path[128], line[256];
+    snprintf(path, sizeof path, "/proc/self/task/%s/status", tid);
+    out[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Cpus_allowed_list: %63s", out) == 1)
+            break;
+    fclose(f);
+}
+
+typedef struct writer_seen {
+    char caller[64];     /* the test thread's CPUs */
+    int checked;
+    int hasher_bound;    /* the progress call (hashing thread) runs on the one CPU */
+    int others_free;     /* threads besides the test's own with the caller's CPUs */
+} writer_seen;
+
+static void look_at_threads(void *ctx, const pf_progress_event *ev)
+{
+    writer_seen *w = ctx;
+    if (ev->layer != 1 || w->checked)
+        return;
+    w->checked = 1;
+    char self[32], mine[64], theirs[64];
+    snprintf(self, sizeof self, "%ld", (long)syscall(SYS_gettid));
+    allowed_list(self, mine, sizeof mine);
+    w->hasher_bound = strcmp(mine, w->caller) != 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || strcmp(de->d_name, self) == 0)
+            continue;
+        allowed_list(de->d_name, theirs, sizeof theirs);
+        w->others_free += strcmp(theirs, w->caller) == 0;
+    }
+    if (d)
+        closedir(d);
+}
+
+/* With one hashing CPU named, that thread is bound to it, but the writer it starts (layer
+ * 1 is being written when its progress event comes) may run on every CPU of the caller:
+ * a writer inheriting the binding would take turns with its hashing thread. */
+static void test_batch_writer_not_bound(void **state)
+{
+    fixture *f = *state;
+    cpu_set_t set;
+    assert_int_equal(sched_getaffinity(0, sizeof set, &set), 0);
+    if (CPU_COUNT(&set) < 2)
+        skip();
+    char one[16];
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set)) {
+            snprintf(one, sizeof one, "%d", c);
+            break;
+        }
+    writer_seen w = { .checked = 0 };
+    char self[32];
+    snprintf(self, sizeof self, "%ld", (long)syscall(SYS_gettid));
+    allowed_list(self, w.caller, sizeof w.caller);
+    pf_sdr_options o = { .cores = one, .progress = look_at_threads, .progress_ctx = &w };
+    run_batch_opts(f, P8M, 2, "unbound", &o);
+    assert_true(w.checked);
+    assert_true(w.hasher_bound);
+    /* the test's own thread waits in the batch with its CPUs; the writer has them too */
+    assert_true(w.others_free >= 2);
+}
+
 /* ---- one sector cancelled ---------------------------------------------------------------- */
 
 typedef struct cancel_ctx {
@@ -547,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_batch_8mib),
         cmocka_unit_test(test_batch_layout),
         cmocka_unit_test(test_batch_two_cores),
+        cmocka_unit_test(test_batch_writer_not_bound),
         cmocka_unit_test(test_batch_cancel_one),
         cmocka_unit_test(test_batch_resume_mixed),
         cmocka_unit_test(test_batch_bad_dir),
