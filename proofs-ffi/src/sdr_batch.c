@@ -467,11 +467,16 @@ pf_status pf_pc1_batch_layout(int n, const char *cores, int *groups, int *max_la
         return PF_EINVAL;
     if (cores)
         ncpus = pf_sdr_one_per_core(cpus, ncpus);
-    int ng = group_count(n, ncpus);
+    pf_pc1_batch_split(n, ncpus, groups, max_lanes);
+    *hashing_cores = ncpus < *groups ? ncpus : *groups;
+    return PF_OK;
+}
+
+void pf_pc1_batch_split(int n, int cores, int *groups, int *max_lanes)
+{
+    int ng = group_count(n > 0 ? n : 1, cores > 0 ? cores : 1);
     *groups = ng;
     *max_lanes = (n + ng - 1) / ng;
-    *hashing_cores = ncpus < ng ? ncpus : ng;
-    return PF_OK;
 }
 
 double pf_sdr_lanes_limit(int lanes, double seconds)

@@ -136,10 +136,12 @@ EOF
 out=$("$W" plan -c "$T/batch.cfg" --synthetic "$SINGLE")
 assert_contains "$out" "PC1 batches (sectors labeled together by one task):"
 assert_contains "$out" "pc1[0]           batch 4, batch_wait 10m: up to 8 sectors in PC1 (2 slots x 4); layers in memory: 256.0 GiB per batch of 32GiB sectors"
+# 8 cores in 2 slots: a batch of 4 hashes on the slot's 4 cores, one sector each
+assert_contains "$out" "                 each batch hashes on 4 cores: 4 groups of up to 1 sector, 4 at a time"
 case "$out" in *"pc1[1]           batch"*) fail "pc1[1] (batch 1) listed among the batches" ;; esac
 "$W" plan -c "$T/batch.cfg" --synthetic "$SINGLE" --json >"$T/batch.json"
 jq_is "$T/batch.json" '.processors[0].batch' \
-    '{"size":4,"wait_ms":600000,"slots":2,"sectors_at_once":8,"memory":[{"sector_size":34359738368,"bytes":274877906944}]}' \
+    '{"size":4,"wait_ms":600000,"slots":2,"sectors_at_once":8,"hashing_cores":4,"groups":4,"max_sectors_per_group":1,"memory":[{"sector_size":34359738368,"bytes":274877906944}]}' \
     "pc1[0] batches"
 jq_is "$T/batch.json" '[.processors[1:][] | .batch] | unique' '[null]' "no other processor batches"
 # limitation.concurrent.pc1 caps the batches of every pc1 processor together

@@ -874,6 +874,56 @@ static void test_plan_json(void **state)
     fx_free(&f);
 }
 
+/* ---- the CPUs of a slot ---------------------------------------------------------------- */
+
+static void assert_slot(const int *got, int n, const int *want, int wn)
+{
+    assert_int_equal(n, wn);
+    for (int i = 0; i < n; i++)
+        if (got[i] != want[i])
+            fail_msg("cpu %d of the slot: %d, expected %d", i, got[i], want[i]);
+}
+
+/* A processor on 8 cores with 2 threads each (CPU i and i+16 are one core): its slots get
+ * whole cores, never siblings of another slot's cores, one CPU per core listed first.  The
+ * numeric split this replaced gave slot 1 the siblings of slot 0's cores (16..23). */
+static void test_slot_cpus(void **state)
+{
+    (void)state;
+    wk_topology t;
+    load_topo(&t, "32em64t-2n8c2t-pci-wholeio.xml");
+    int cpus[16], out[32], n = 0;
+    for (int i = 0; i < 8; i++)
+        cpus[n++] = i;
+    for (int i = 16; i < 24; i++)
+        cpus[n++] = i;
+    static const int s0[] = { 0, 1, 2, 3, 16, 17, 18, 19 }, s1[] = { 4, 5, 6, 7, 20, 21, 22, 23 };
+    assert_slot(out, wk_slot_cpus(&t, cpus, n, 0, 2, out, 32), s0, 8);
+    assert_slot(out, wk_slot_cpus(&t, cpus, n, 1, 2, out, 32), s1, 8);
+    /* one slot: every core's first thread, then the siblings */
+    static const int all[] = { 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23 };
+    assert_slot(out, wk_slot_cpus(&t, cpus, n, 0, 1, out, 32), all, 16);
+    /* 3 slots of 8 cores: 2 cores each, the last two cores unused */
+    static const int s2[] = { 4, 5, 20, 21 };
+    assert_slot(out, wk_slot_cpus(&t, cpus, n, 2, 3, out, 32), s2, 4);
+    /* the list's order does not matter; max bounds the answer */
+    int rev[16];
+    for (int i = 0; i < n; i++)
+        rev[i] = cpus[n - 1 - i];
+    assert_slot(out, wk_slot_cpus(&t, rev, n, 0, 2, out, 3), s0, 3);
+    /* more slots than cores: one core each while they last, then the first again */
+    static const int c0[] = { 0, 16 }, one[] = { 1 }, zero[] = { 0 };
+    assert_slot(out, wk_slot_cpus(&t, cpus, 2, 1, 4, out, 32), one, 1);
+    assert_slot(out, wk_slot_cpus(&t, cpus, 2, 3, 4, out, 32), zero, 1);
+    int pair[] = { 0, 16 };
+    assert_slot(out, wk_slot_cpus(&t, pair, 2, 0, 1, out, 32), c0, 2);
+    /* a CPU the topology does not know is a core of its own, after the known ones */
+    int odd[] = { 200, 16, 0 };
+    static const int o0[] = { 0, 200, 16 };
+    assert_slot(out, wk_slot_cpus(&t, odd, 3, 0, 1, out, 32), o0, 3);
+    wk_topology_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -901,6 +951,7 @@ int main(void)
         cmocka_unit_test(test_bind_errors),
         cmocka_unit_test(test_gpu_env),
         cmocka_unit_test(test_plan_json),
+        cmocka_unit_test(test_slot_cpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

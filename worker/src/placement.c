@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "sealproofs.h"
 #include "sp_size.h"
 
 /* Placement state: which processor first took each core (by position in t->cores). */
@@ -680,6 +681,71 @@ static char *cores_text(const wk_placed *pp, char *buf, size_t len)
     return buf;
 }
 
+/* ---- the CPUs of one slot ---- */
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+int wk_slot_cpus(const wk_topology *t, const int *list, int n, int slot, int slots, int *out,
+                 int max)
+{
+    /* owner[i]: the core (index into t->cores) holding cpus[i], or ncores + i; the CPUs in
+     * ascending order, so that a core's threads come lowest first whatever the list's order */
+    const size_t len = (size_t)(n > 0 ? n : 1);
+    int *cpus = malloc(len * sizeof *cpus), *owner = malloc(len * sizeof *owner);
+    int *order = malloc(len * sizeof *order);   /* distinct owners */
+    int k = 0, m = 0;
+    if (!cpus || !owner || !order)
+        goto done;
+    memcpy(cpus, list, (size_t)n * sizeof *cpus);
+    qsort(cpus, (size_t)n, sizeof *cpus, cmp_int);
+    for (int i = 0; i < n; i++) {
+        owner[i] = t->ncores + i;
+        for (int c = 0; c < t->ncores; c++)
+            if (t->cores[c].cpuset && hwloc_bitmap_isset(t->cores[c].cpuset, (unsigned)cpus[i])) {
+                owner[i] = c;
+                break;
+            }
+    }
+    /* cores in topology order, then the unknown CPUs in list order */
+    for (int c = 0; c < t->ncores + n; c++)
+        for (int i = 0; i < n; i++)
+            if (owner[i] == c) {
+                order[m++] = c;
+                break;
+            }
+    if (slots < 1)
+        slots = 1;
+    int per = m / slots > 0 ? m / slots : 1;
+    int first = (slot % slots) * per;
+    if (first >= m)
+        first = 0;
+    int last = first + per < m ? first + per : m;
+    /* the first CPU of each core, then the second of each, ... */
+    for (int round = 0; k < max; round++) {
+        int added = 0;
+        for (int j = first; j < last && k < max; j++) {
+            int seen = 0;
+            for (int i = 0; i < n; i++)
+                if (owner[i] == order[j] && seen++ == round) {
+                    out[k++] = cpus[i];
+                    added = 1;
+                    break;
+                }
+        }
+        if (!added)
+            break;
+    }
+done:
+    free(cpus);
+    free(owner);
+    free(order);
+    return k;
+}
+
 /* ---- PC1 batches -------------------------------------------------------------------- */
 
 #define MAX_BATCH_SIZES 16
@@ -716,6 +782,13 @@ static uint64_t batch_memory(const wk_placed *pp, uint64_t sector_size)
     return (uint64_t)pp->proc->batch * 2 * sector_size;
 }
 
+/* The physical cores of one slot of a processor: a batch task's hashing cores. */
+static int slot_cores(const wk_placed *pp)
+{
+    int per = pp->concurrent > 0 ? pp->ncores / pp->concurrent : pp->ncores;
+    return per > 0 ? per : 1;
+}
+
 static bool batches(const wk_placed *pp)
 {
     return pp->proc->stage == WK_STAGE_PC1 && pp->proc->batch > 1 && !pp->proc->invalid;
@@ -740,12 +813,17 @@ static void print_batches(const wk_plan *plan, FILE *f)
                                      k ? ", " : "", b, k ? "of" : "per batch of", sz);
         }
         snprintf(key, sizeof key, "%s[%d]", wk_stage_name(pp->proc->stage), pp->proc->index);
+        int cores = slot_cores(pp), groups, lanes;
+        pf_pc1_batch_split(pp->proc->batch, cores, &groups, &lanes);
         fprintf(f, "%s%-16s batch %d, batch_wait %s: up to %d sectors in PC1 (%d slot%s x %d); "
-                "layers in memory: %s\n", first ? "\nPC1 batches (sectors labeled together by "
-                "one task):\n" : "", key, pp->proc->batch,
-                sp_format_duration(pp->proc->batch_wait_ms, wait, sizeof wait),
+                "layers in memory: %s\n%-16s each batch hashes on %d core%s: %d group%s of up "
+                "to %d sector%s, %d at a time\n",
+                first ? "\nPC1 batches (sectors labeled together by one task):\n" : "", key,
+                pp->proc->batch, sp_format_duration(pp->proc->batch_wait_ms, wait, sizeof wait),
                 pp->concurrent * pp->proc->batch, pp->concurrent,
-                pp->concurrent == 1 ? "" : "s", pp->proc->batch, mem);
+                pp->concurrent == 1 ? "" : "s", pp->proc->batch, mem, "", cores,
+                cores == 1 ? "" : "s", groups, groups == 1 ? "" : "s", lanes,
+                lanes == 1 ? "" : "s", cores < groups ? cores : groups);
         first = false;
     }
     int limit = plan->cfg ? plan->cfg->limit_concurrent[WK_STAGE_PC1] : 0;
@@ -767,6 +845,11 @@ static cJSON *batch_json(const wk_plan *plan, const wk_placed *pp)
     cJSON_AddNumberToObject(o, "wait_ms", (double)pp->proc->batch_wait_ms);
     cJSON_AddNumberToObject(o, "slots", pp->concurrent);
     cJSON_AddNumberToObject(o, "sectors_at_once", pp->concurrent * pp->proc->batch);
+    int groups, lanes;
+    pf_pc1_batch_split(pp->proc->batch, slot_cores(pp), &groups, &lanes);
+    cJSON_AddNumberToObject(o, "hashing_cores", slot_cores(pp));
+    cJSON_AddNumberToObject(o, "groups", groups);
+    cJSON_AddNumberToObject(o, "max_sectors_per_group", lanes);
     cJSON *mem = cJSON_AddArrayToObject(o, "memory");
     for (int k = 0; mem && k < nsizes; k++) {
         cJSON *m = cJSON_CreateObject();

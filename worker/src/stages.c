@@ -17,6 +17,7 @@
 #include "sp_json.h"
 #include "sp_log.h"
 #include "sp_size.h"
+#include "wk_placement.h"
 #include "wk_stages.h"
 #include "wk_testhook.h"
 
@@ -145,12 +146,24 @@ static int my_cpus(int *cpus, int max)
     return n;
 }
 
-/* The CPUs of this slot: the process's CPUs split into `slots` contiguous groups. */
+/* The CPUs of this slot: whole cores of the process's CPUs (wk_slot_cpus), or without a
+ * topology the CPUs split into `slots` contiguous runs. */
 static int slot_cpus(const wk_stage_env *env, int *cpus, int max)
 {
     int all[CPU_SETSIZE];
     int n = my_cpus(all, CPU_SETSIZE);
     int slots = env->slots > 0 ? env->slots : 1;
+    wk_topology t;
+    wk_topo_source src = { .kind = WK_TOPO_LIVE, .no_gpus = true, .no_opencl = true };
+    sp_err err;
+    if (wk_topology_load(&t, &src, &err) == SP_OK) {
+        int k = wk_slot_cpus(&t, all, n, env->slot, slots, cpus, max);
+        wk_topology_free(&t);
+        if (k > 0)
+            return k;
+    } else {
+        wk_topology_free(&t);
+    }
     int per = n / slots;
     if (per < 1)
         per = 1;

@@ -55,6 +55,15 @@ void wk_plan_free(wk_plan *plan);
 /* The placed processor for processors.<stage>[index], or NULL. */
 const wk_placed *wk_plan_find(const wk_plan *plan, wk_stage stage, int index);
 
+/* The CPUs of slot `slot` of `slots` in a processor bound to cpus[0..n) (OS indexes):
+ * whole physical cores, the cores split evenly among the slots in topology order, listed
+ * one CPU per core first and SMT siblings after (a multicore PC1 hashes on the first and
+ * puts producers on the next; a PC1 batch hashes on one CPU per core).  Two slots never
+ * share a core while each can have one.  CPUs the topology does not know count as cores of
+ * their own.  Returns how many were written to out (at most max). */
+int wk_slot_cpus(const wk_topology *t, const int *cpus, int n, int slot, int slots, int *out,
+                 int max);
+
 /* Human table: one row per processor, then the PC1 batches (a pc1 entry with batch > 1:
  * batch size, batch_wait, sectors in PC1 at once = concurrency x batch, and the layers
  * each batch holds in memory, batch x 2 x sector size, for each allowed sector size, or

@@ -225,6 +225,10 @@ typedef struct pf_pc1_batch_sector {
 pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
                        const char *parent_cache_dir, const pf_sdr_options *opts, pf_error *err);
 
+/* How pf_pc1_batch splits n sectors over `cores` hashing cores (physical cores): *groups
+ * groups, the largest of *max_lanes sectors; min(cores, *groups) of them run at once. */
+void pf_pc1_batch_split(int n, int cores, int *groups, int *max_lanes);
+
 /* How pf_pc1_batch splits n sectors over the CPU list `cores` (NULL: the calling thread):
  * *groups groups, the largest of *max_lanes sectors, run *hashing_cores at a time.
  * PF_EINVAL for n out of range or a bad CPU list. */
