@@ -62,6 +62,7 @@ typedef struct daemon_ctx {
     sp_rpc_server *rpc;
     sp_rpc_method *methods;
     sm_storage *storage;
+    sm_retrieval *retrieval;   /* the /ipfs and /piece routes' state (read-ahead thread) */
 } daemon_ctx;
 
 /* ---- meta flags --------------------------------------------------------------------------- */
@@ -284,7 +285,7 @@ static sp_code start_server(daemon_ctx *d, const sm_conf *conf, sp_err *err)
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if ((rc = sp_http_server_add_route(d->http, &routes[i], err)))
             return rc;
-    if ((rc = sm_retrieval_routes(d->storage, d->http, err)))
+    if ((rc = sm_retrieval_start(d->storage, d->http, &d->retrieval, err)))
         return rc;
     if ((rc = sp_http_server_start(d->http, err)))
         return rc;
@@ -369,6 +370,9 @@ static void shutdown_all(daemon_ctx *d)
         sp_http_server_stop(d->http, DRAIN_MS);
         sp_http_server_free(d->http);
     }
+    /* no handler runs any more: the read-ahead thread can go */
+    sm_retrieval_stop(d->retrieval);
+    d->retrieval = NULL;
     sp_rpc_server_free(d->rpc);
     free(d->methods);
     /* After the server: no request uses the caches any more.  An unfinished copy stays

@@ -351,7 +351,6 @@ bool sm_prefetch_wait_idle(sm_prefetch *pf, unsigned ms)
     }
 }
 
-void *sm_prefetch_owner(const sm_prefetch *pf) { return pf->opts.owner; }
 
 void sm_prefetch_get_stats(sm_prefetch *pf, sm_prefetch_stats *out)
 {

@@ -390,9 +390,7 @@ sp_code sm_retrieval_start(sm_storage *st, sp_http_server *http, sm_retrieval **
     if (!rt)
         return sp_fail(err, SP_ENOMEM, "retrieval: out of memory");
     rt->st = st;
-    /* The read-ahead state owns rt too: its thread keeps both reachable for a caller of
-     * sm_retrieval_routes, which keeps no handle (and would otherwise leak rt). */
-    sm_prefetch_opts po = { .owner = rt };
+    sm_prefetch_opts po = { 0 };
     sp_code rc = sm_prefetch_new(&po, &rt->prefetch, err);
     if (rc)
         goto fail;
@@ -422,8 +420,3 @@ void sm_retrieval_stop(sm_retrieval *rt)
     free(rt);
 }
 
-sp_code sm_retrieval_routes(sm_storage *st, sp_http_server *http, sp_err *err)
-{
-    sm_retrieval *rt = NULL;
-    return sm_retrieval_start(st, http, &rt, err);
-}

@@ -39,8 +39,6 @@ typedef struct sm_prefetch_opts {
     unsigned max_streams; /* files followed at once, 1..64; 0: 8 */
     unsigned idle_ms;     /* a stream nobody asked from for this long is closed; 0: 2000 */
     unsigned wait_ms;     /* the longest sm_prefetch_note waits for a range's first chunk; 0: 100 */
-    void *owner;          /* the caller's state, kept with this one (sm_prefetch_owner): a
-                             caller that keeps no handle of its own still has it reachable */
 } sm_prefetch_opts;
 
 typedef struct sm_prefetch_stats {
@@ -71,6 +69,5 @@ bool sm_prefetch_note(sm_prefetch *pf, int fd, uint64_t start, uint64_t end);
 bool sm_prefetch_wait_idle(sm_prefetch *pf, unsigned ms);
 
 void sm_prefetch_get_stats(sm_prefetch *pf, sm_prefetch_stats *out);
-void *sm_prefetch_owner(const sm_prefetch *pf);
 
 #endif

@@ -32,9 +32,5 @@ typedef struct sm_retrieval sm_retrieval;
 sp_code sm_retrieval_start(sm_storage *st, sp_http_server *http, sm_retrieval **out, sp_err *err);
 void sm_retrieval_stop(sm_retrieval *rt);
 
-/* sm_retrieval_start for a caller that keeps no handle: the state lives until the
- * process exits (its thread keeps it reachable).  The daemon should move to
- * sm_retrieval_start/sm_retrieval_stop. */
-sp_code sm_retrieval_routes(sm_storage *st, sp_http_server *http, sp_err *err);
 
 #endif
