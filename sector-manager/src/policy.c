@@ -117,6 +117,11 @@ static const sp_cfg_field retrieval_fields[] = {
       .doc = "Retry-After of a 503 while an unseal task recovers the data" },
     { .name = "max_block", .type = SP_CFG_SIZE, .min = 1024, .max = 64 << 20, .def = "4MiB",
       .doc = "largest block indexed and served" },
+    { .name = "readahead", .type = SP_CFG_SIZE, .min = 0, .max = 1LL << 30, .def = "32MiB",
+      .doc = "a piece read in consecutive ranges is read this far past the furthest range "
+             "asked, in large sequential reads; 0 = only the kernel's own readahead" },
+    { .name = "readahead_streams", .type = SP_CFG_INT, .min = 1, .max = 64, .def = "8",
+      .doc = "pieces read ahead at once" },
     { 0 },
 };
 
@@ -436,8 +441,11 @@ sp_code sm_storage_conf_load(const config_setting_t *root, const char *dir, sm_s
     uint64_t ms;
     if ((rc = sp_config_get_duration_ms(rt, "retry_after", 60000, &ms, err)) ||
         (rc = sp_config_get_size(rt, "max_block", 4ULL << 20, &c->max_block, err)) ||
+        (rc = sp_config_get_size(rt, "readahead", 32ULL << 20, &c->readahead, err)) ||
+        (rc = sp_config_get_int(rt, "readahead_streams", 8, &v, err)) ||
         (rc = sp_config_get_duration_ms(un, "timeout", 4 * 3600000ULL, &c->unseal_timeout_ms, err)))
         return rc;
     c->retry_after_s = (unsigned)((ms + 999) / 1000);
+    c->readahead_streams = (unsigned)v;
     return SP_OK;
 }

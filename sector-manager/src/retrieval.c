@@ -390,8 +390,13 @@ sp_code sm_retrieval_start(sm_storage *st, sp_http_server *http, sm_retrieval **
     if (!rt)
         return sp_fail(err, SP_ENOMEM, "retrieval: out of memory");
     rt->st = st;
-    sm_prefetch_opts po = { 0 };
-    sp_code rc = sm_prefetch_new(&po, &rt->prefetch, err);
+    /* the read-ahead thread only when configured (storage.retrieval.readahead > 0);
+     * without it a range asks the kernel for its head with WILLNEED */
+    sm_conf *conf = sm_core_conf(sm_storage_core(st));
+    sm_prefetch_opts po = { .ahead = conf->storage.readahead,
+                            .max_streams = conf->storage.readahead_streams };
+    sm_conf_unref(conf);
+    sp_code rc = po.ahead > 0 ? sm_prefetch_new(&po, &rt->prefetch, err) : SP_OK;
     if (rc)
         goto fail;
     sp_http_route routes[] = {

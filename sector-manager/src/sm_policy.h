@@ -89,6 +89,8 @@ typedef struct sm_storage_conf {
     /* retrieval */
     unsigned retry_after_s;
     uint64_t max_block;
+    uint64_t readahead;          /* bytes read ahead of a range walk; 0: none (sm_prefetch) */
+    unsigned readahead_streams;
     /* unseal tasks */
     uint64_t unseal_timeout_ms;
 } sm_storage_conf;

@@ -219,6 +219,7 @@ static void test_policy(void **state)
         "  pins = [ \"s-t01000-5\" ];\n"
         "  scrub = { window = \"23:00-04:00\"; rate = \"64MiB\"; };\n"
         "  cache = { l1_size = \"16MiB\"; l2_path = \"l2\"; l2_size = \"1GiB\"; l2_high = 80; l2_low = 60; };\n"
+        "  retrieval = { readahead = \"64MiB\"; readahead_streams = 3; };\n"
         "};\n"
         "persist_stores = ( { name = \"s1\"; path = \"/mnt/s1\"; tier = \"hot\"; media = \"nvme\";\n"
         "                     allow_types = [ \"unsealed\", \"block\" ]; domain = \"rack-a/host-3\";\n"
@@ -240,6 +241,8 @@ static void test_policy(void **state)
     assert_int_equal(s->scrub_rate, 64 << 20);
     assert_string_equal(s->l2_dir, "/etc/sm/l2");
     assert_int_equal(s->l2_high, 80);
+    assert_int_equal(s->readahead, 64 << 20);
+    assert_int_equal(s->readahead_streams, 3);
     const sm_store_def *d = &c->stores[0];
     assert_string_equal(d->media, "nvme");
     assert_int_equal(d->allow_types, SM_FT_UNSEALED | SM_FT_BLOCK);
@@ -259,6 +262,12 @@ static void test_policy(void **state)
     sm_policy_want(s, SM_KIND_SEALED, "garbage", want); /* ignored */
     assert_int_equal(want[SM_TIER_WARM], 1);
     sm_conf_unref(c);
+    /* read-ahead defaults: 32 MiB over 8 pieces */
+    assert_int_equal(sm_conf_load_string("storage = { };", "/etc/sm/manager.cfg", &c, NULL, &err),
+                     SP_OK);
+    assert_int_equal(c->storage.readahead, 32 << 20);
+    assert_int_equal(c->storage.readahead_streams, 8);
+    sm_conf_unref(c);
 
     /* mistakes name the line and the key */
     const char *bad[] = {
@@ -268,6 +277,8 @@ static void test_policy(void **state)
         "storage = { moves = ( { type = \"x\"; from = \"warm\"; to = \"cold\"; age = \"1d\"; } ); };",
         "storage = { cache = { l2_high = 50; l2_low = 60; }; };",
         "storage = { scrub = { window = \"25:00-3\"; }; };",
+        "storage = { retrieval = { readahead_streams = 0; }; };",
+        "storage = { retrieval = { readahead = \"2GiB\"; }; };",
         "storage = { policy = { sealed = { fallback = [ \"cold\", \"cold\" ]; }; }; };",
         "persist_stores = ( { name = \"s\"; path = \"/x\"; allow_types = [ \"seald\" ]; } );",
         "persist_stores = ( { name = \"s\"; path = \"/x\"; media = \"tape\"; } );",
