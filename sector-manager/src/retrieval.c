@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,10 @@
 struct sm_retrieval {
     sm_storage *st;
     sm_prefetch *prefetch;
+    /* /metrics: the read-ahead's counters, added as deltas of its stats at each render */
+    pthread_mutex_t mu;
+    sm_prefetch_stats last;
+    sp_metric *m_ra_bytes, *m_ra_requests, *m_ra_streams;
 };
 
 /* A worker, admin or retrieval token is needed before anything else is looked at. */
@@ -383,6 +388,47 @@ static void piece_handler(void *ctx, sp_http_request *req, sp_http_response *res
     unavailable(st, resp, p.cid, "piece");
 }
 
+static void collect_readahead(void *ctx, sp_metrics *m)
+{
+    (void)m;
+    sm_retrieval *rt = ctx;
+    sm_prefetch_stats s;
+    sm_prefetch_get_stats(rt->prefetch, &s);
+    pthread_mutex_lock(&rt->mu);   /* two renders at once must not add a delta twice */
+    sp_metric_add(rt->m_ra_bytes, NULL, (double)(s.bytes - rt->last.bytes));
+    sp_metric_add(rt->m_ra_requests, SP_LABELS("started"),
+                  (double)(s.streams_started - rt->last.streams_started));
+    sp_metric_add(rt->m_ra_requests, SP_LABELS("continued"),
+                  (double)(s.continued - rt->last.continued));
+    sp_metric_add(rt->m_ra_requests, SP_LABELS("refused"), (double)(s.refused - rt->last.refused));
+    sp_metric_add(rt->m_ra_requests, SP_LABELS("wait_timed_out"),
+                  (double)(s.waits_timed_out - rt->last.waits_timed_out));
+    rt->last = s;
+    pthread_mutex_unlock(&rt->mu);
+    sp_metric_set(rt->m_ra_streams, NULL, s.open_streams);
+}
+
+/* The read-ahead's families on the manager's registry (none in tests without one).  The
+ * callback stays registered: the registry is only rendered by the HTTP server, which stops
+ * before sm_retrieval_stop frees rt. */
+static sp_code setup_metrics(sm_retrieval *rt, sp_metrics *reg, sp_err *err)
+{
+    sp_code rc;
+    if (!reg || !rt->prefetch)
+        return SP_OK;
+    if ((rc = sp_metrics_counter(reg, "sealpipe_retrieval_readahead_bytes_total",
+                                 "Bytes of pieces read ahead of Range walks into the page cache.",
+                                 NULL, &rt->m_ra_bytes, err)) ||
+        (rc = sp_metrics_counter(reg, "sealpipe_retrieval_readahead_requests_total",
+                                 "Range requests seen by the read-ahead: started a stream, continued "
+                                 "one, refused (every stream busy: WILLNEED instead), gave up waiting "
+                                 "for their first chunk.", "result", &rt->m_ra_requests, err)) ||
+        (rc = sp_metrics_gauge(reg, "sealpipe_retrieval_readahead_streams",
+                               "Pieces being read ahead now.", NULL, &rt->m_ra_streams, err)))
+        return rc;
+    return sp_metrics_on_collect(reg, collect_readahead, rt, err);
+}
+
 sp_code sm_retrieval_start(sm_storage *st, sp_http_server *http, sm_retrieval **out, sp_err *err)
 {
     *out = NULL;
@@ -390,6 +436,7 @@ sp_code sm_retrieval_start(sm_storage *st, sp_http_server *http, sm_retrieval **
     if (!rt)
         return sp_fail(err, SP_ENOMEM, "retrieval: out of memory");
     rt->st = st;
+    pthread_mutex_init(&rt->mu, NULL);
     /* the read-ahead thread only when configured (storage.retrieval.readahead > 0);
      * without it a range asks the kernel for its head with WILLNEED */
     sm_conf *conf = sm_core_conf(sm_storage_core(st));
@@ -397,7 +444,7 @@ sp_code sm_retrieval_start(sm_storage *st, sp_http_server *http, sm_retrieval **
                             .max_streams = conf->storage.readahead_streams };
     sm_conf_unref(conf);
     sp_code rc = po.ahead > 0 ? sm_prefetch_new(&po, &rt->prefetch, err) : SP_OK;
-    if (rc)
+    if (rc || (rc = setup_metrics(rt, sm_storage_core(st)->metrics, err)))
         goto fail;
     sp_http_route routes[] = {
         { .method = "GET", .path = "/ipfs/", .flags = SP_HTTP_PREFIX, .handler = ipfs_handler,
@@ -413,6 +460,7 @@ sp_code sm_retrieval_start(sm_storage *st, sp_http_server *http, sm_retrieval **
 fail:
     /* a route added before the failure points at rt: the caller frees the server first */
     sm_prefetch_free(rt->prefetch);
+    pthread_mutex_destroy(&rt->mu);
     free(rt);
     return rc;
 }
@@ -422,6 +470,7 @@ void sm_retrieval_stop(sm_retrieval *rt)
     if (!rt)
         return;
     sm_prefetch_free(rt->prefetch);
+    pthread_mutex_destroy(&rt->mu);
     free(rt);
 }
 

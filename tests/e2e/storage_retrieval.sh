@@ -169,6 +169,13 @@ RAW_SIZE=$(stat -c %s "$T/raw.bin")
 rm -f "$T/walk" "$T/walk.err"
 fetch_ranges "$RAW_CID" "$RAW_SIZE" 262144 0 1 "$T/walk" || fail "$(cat "$T/walk.err")"
 cmp "$T/walk" "$T/raw.bin" || fail "a walk in 256 KiB ranges differs from the file"
+# /metrics counts the walk: a stream started, the later ranges continued it, bytes read ahead
+ra_started=$(metric 'sealpipe_retrieval_readahead_requests_total{result="started"}')
+ra_continued=$(metric 'sealpipe_retrieval_readahead_requests_total{result="continued"}')
+ra_bytes=$(metric sealpipe_retrieval_readahead_bytes_total)
+[ "${ra_started%.*}" -ge 1 ] || fail "read-ahead streams started: $ra_started"
+[ "${ra_continued%.*}" -ge 1 ] || fail "read-ahead requests continued: $ra_continued"
+[ "${ra_bytes%.*}" -gt 0 ] || fail "read-ahead bytes: $ra_bytes"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ATOKEN" -H "Range: bytes=$RAW_SIZE-" "http://$API/piece/$RAW_CID")
 assert_eq "$code" "416" "a range past the end, right after a walk to it"
 range "$RAW_CID" "$T/raw.bin" "$((RAW_SIZE - 1))-"
