@@ -9,20 +9,9 @@
 #include <immintrin.h>
 
 #include "sha256.h"
+#include "sha256_ni_ops.h"
 
-#define INLINE static inline __attribute__((always_inline))
-
-INLINE __m128i bswap_words(__m128i x)
-{
-    const __m128i shuf = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
-    return _mm_shuffle_epi8(x, shuf);
-}
-
-/* Message words of half a label (16 bytes, big-endian words). */
-INLINE __m128i load_msg(const uint8_t *p)
-{
-    return bswap_words(_mm_loadu_si128((const __m128i *)p));
-}
+#define INLINE PF_NI_INLINE
 
 INLINE void rounds4(__m128i *s0, __m128i *s1, __m128i wk)
 {
@@ -39,15 +28,12 @@ INLINE void compress_msg(__m128i *s0, __m128i *s1, __m128i m0, __m128i m1, __m12
     __m128i m[4] = { m0, m1, m2, m3 };
 #pragma GCC unroll 16
     for (int r = 0; r < 16; r++) {
-        __m128i w = _mm_add_epi32(m[r & 3], _mm_load_si128((const __m128i *)&pf_sha256_k[4 * r]));
+        __m128i w = _mm_add_epi32(m[r & 3], pf_ni_k(r));
         if (wk)
             wk[r] = w;
         rounds4(s0, s1, w);
-        if (r < 12) {
-            __m128i t = _mm_sha256msg1_epu32(m[r & 3], m[(r + 1) & 3]);
-            t = _mm_add_epi32(t, _mm_alignr_epi8(m[(r + 3) & 3], m[(r + 2) & 3], 4));
-            m[r & 3] = _mm_sha256msg2_epu32(t, m[(r + 3) & 3]);
-        }
+        if (r < 12)
+            pf_ni_schedule4(m, r);
     }
     *s0 = _mm_add_epi32(*s0, a0);
     *s1 = _mm_add_epi32(*s1, a1);
@@ -64,18 +50,14 @@ INLINE void compress_msg_dual(__m128i *s0, __m128i *s1, __m128i m0, __m128i m1, 
     __m128i m[4] = { m0, m1, m2, m3 }, n[4] = { n0, n1, n2, n3 };
 #pragma GCC unroll 16
     for (int r = 0; r < 16; r++) {
-        const __m128i k = _mm_load_si128((const __m128i *)&pf_sha256_k[4 * r]);
+        const __m128i k = pf_ni_k(r);
         __m128i w = _mm_add_epi32(m[r & 3], k);
         wk[r] = w;
         rounds4(s0, s1, w);
         rounds4(t0, t1, _mm_add_epi32(n[r & 3], k));
         if (r < 12) {
-            __m128i t = _mm_sha256msg1_epu32(m[r & 3], m[(r + 1) & 3]);
-            t = _mm_add_epi32(t, _mm_alignr_epi8(m[(r + 3) & 3], m[(r + 2) & 3], 4));
-            m[r & 3] = _mm_sha256msg2_epu32(t, m[(r + 3) & 3]);
-            t = _mm_sha256msg1_epu32(n[r & 3], n[(r + 1) & 3]);
-            t = _mm_add_epi32(t, _mm_alignr_epi8(n[(r + 3) & 3], n[(r + 2) & 3], 4));
-            n[r & 3] = _mm_sha256msg2_epu32(t, n[(r + 3) & 3]);
+            pf_ni_schedule4(m, r);
+            pf_ni_schedule4(n, r);
         }
     }
     *s0 = _mm_add_epi32(*s0, a0);
@@ -99,32 +81,15 @@ INLINE void compress_wk(__m128i *s0, __m128i *s1, const __m128i *wk)
 INLINE void compress_pair(__m128i *s0, __m128i *s1, const uint8_t *a, const uint8_t *b,
                           __m128i *wk)
 {
-    compress_msg(s0, s1, load_msg(a), load_msg(a + 16), load_msg(b), load_msg(b + 16), wk);
+    compress_msg(s0, s1, pf_ni_load_msg(a), pf_ni_load_msg(a + 16), pf_ni_load_msg(b), pf_ni_load_msg(b + 16), wk);
 }
 
 /* The last block: one parent label, then the padding of the 1248-byte message
  * (0x80, zeros, 64-bit length 9984 bits = 0x2700). */
 INLINE void compress_final(__m128i *s0, __m128i *s1, const uint8_t *a)
 {
-    compress_msg(s0, s1, load_msg(a), load_msg(a + 16), _mm_set_epi32(0, 0, 0, (int)0x80000000),
+    compress_msg(s0, s1, pf_ni_load_msg(a), pf_ni_load_msg(a + 16), _mm_set_epi32(0, 0, 0, (int)0x80000000),
                  _mm_set_epi32(0x2700, 0, 0, 0), NULL);
-}
-
-INLINE void state_in(const uint32_t st[8], __m128i *s0, __m128i *s1)
-{
-    /* A..H -> ABEF / CDGH (the layout sha256rnds2 works in) */
-    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)st), 0xB1);
-    __m128i h = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(st + 4)), 0x1B);
-    *s0 = _mm_alignr_epi8(t, h, 8);
-    *s1 = _mm_blend_epi16(h, t, 0xF0);
-}
-
-INLINE void state_out(__m128i s0, __m128i s1, __m128i *abcd, __m128i *efgh)
-{
-    __m128i t = _mm_shuffle_epi32(s0, 0x1B);
-    s1 = _mm_shuffle_epi32(s1, 0xB1);
-    *abcd = _mm_blend_epi16(t, s1, 0xF0);
-    *efgh = _mm_alignr_epi8(s1, t, 8);
 }
 
 /* next_block non-NULL: also compress it from the IV into next_st (the next node's prefix). */
@@ -132,18 +97,16 @@ INLINE void node_ni(const uint32_t st[8], const uint8_t *const *p, int nparents,
                     const uint8_t *next_block, uint32_t next_st[8])
 {
     __m128i s0, s1;
-    state_in(st, &s0, &s1);
+    pf_ni_state_in(st, &s0, &s1);
     __m128i wk[7][16];
     if (next_block) {
-        __m128i t0, t1, abcd, efgh;
-        state_in(pf_sha256_iv, &t0, &t1);
-        compress_msg_dual(&s0, &s1, load_msg(p[0]), load_msg(p[0] + 16), load_msg(p[1]),
-                          load_msg(p[1] + 16), wk[0], &t0, &t1, load_msg(next_block),
-                          load_msg(next_block + 16), load_msg(next_block + 32),
-                          load_msg(next_block + 48));
-        state_out(t0, t1, &abcd, &efgh);
-        _mm_storeu_si128((__m128i *)next_st, abcd);
-        _mm_storeu_si128((__m128i *)(next_st + 4), efgh);
+        __m128i t0, t1;
+        pf_ni_state_in(pf_sha256_iv, &t0, &t1);
+        compress_msg_dual(&s0, &s1, pf_ni_load_msg(p[0]), pf_ni_load_msg(p[0] + 16), pf_ni_load_msg(p[1]),
+                          pf_ni_load_msg(p[1] + 16), wk[0], &t0, &t1, pf_ni_load_msg(next_block),
+                          pf_ni_load_msg(next_block + 16), pf_ni_load_msg(next_block + 32),
+                          pf_ni_load_msg(next_block + 48));
+        pf_ni_state_store(t0, t1, next_st);
     } else {
         compress_pair(&s0, &s1, p[0], p[1], wk[0]);
     }
@@ -169,12 +132,7 @@ INLINE void node_ni(const uint32_t st[8], const uint8_t *const *p, int nparents,
         compress_final(&s0, &s1, p[8]);
     }
 
-    /* Big-endian bytes of A..H, then trim the top two bits of byte 31. */
-    __m128i abcd, efgh;
-    state_out(s0, s1, &abcd, &efgh);
-    const __m128i trim = _mm_set_epi32(0x3fffffff, -1, -1, -1);
-    _mm_storeu_si128((__m128i *)out, bswap_words(abcd));
-    _mm_storeu_si128((__m128i *)(out + 16), _mm_and_si128(bswap_words(efgh), trim));
+    pf_ni_label_store(s0, s1, out);
 }
 
 void pf_label_node_ni(const uint32_t st[8], const uint8_t *const *p, int nparents,
@@ -192,20 +150,17 @@ void pf_label_node_ni_next(const uint32_t st[8], const uint8_t *const *p, int np
 void pf_label_chain_ni(uint32_t st[8], const uint8_t *blocks, size_t nblocks, int reuse)
 {
     __m128i s0, s1;
-    state_in(st, &s0, &s1);
+    pf_ni_state_in(st, &s0, &s1);
     if (reuse && nblocks) {
         __m128i wk[16];
-        compress_msg(&s0, &s1, load_msg(blocks), load_msg(blocks + 16), load_msg(blocks + 32),
-                     load_msg(blocks + 48), wk);
+        compress_msg(&s0, &s1, pf_ni_load_msg(blocks), pf_ni_load_msg(blocks + 16), pf_ni_load_msg(blocks + 32),
+                     pf_ni_load_msg(blocks + 48), wk);
         for (size_t b = 1; b < nblocks; b++)
             compress_wk(&s0, &s1, wk);
     } else {
         for (size_t b = 0; b < nblocks; b++, blocks += 64)
-            compress_msg(&s0, &s1, load_msg(blocks), load_msg(blocks + 16), load_msg(blocks + 32),
-                         load_msg(blocks + 48), NULL);
+            compress_msg(&s0, &s1, pf_ni_load_msg(blocks), pf_ni_load_msg(blocks + 16), pf_ni_load_msg(blocks + 32),
+                         pf_ni_load_msg(blocks + 48), NULL);
     }
-    __m128i abcd, efgh;
-    state_out(s0, s1, &abcd, &efgh);
-    _mm_storeu_si128((__m128i *)st, abcd);
-    _mm_storeu_si128((__m128i *)(st + 4), efgh);
+    pf_ni_state_store(s0, s1, st);
 }

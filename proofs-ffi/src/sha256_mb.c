@@ -23,30 +23,15 @@
 
 #include "label.h"
 #include "sha256.h"
+#include "sha256_ni_ops.h"
 
-#define TGT __attribute__((target("sha,sse4.1,ssse3")))
+#define TGT PF_NI_TGT
 /* The same kernel built for AVX-512VL: SHA-NI itself only addresses xmm0-15, but the
  * compiler then keeps four lanes' states and schedules in xmm16-31 instead of spilling
  * them to the stack (measured in cache, 4 lanes: 60 -> 68 M compressions/s). */
 #define TGT_WIDE __attribute__((target("sha,sse4.1,ssse3,avx2,avx512f,avx512vl")))
-#define INLINE static inline __attribute__((always_inline)) TGT
+#define INLINE PF_NI_INLINE
 #define L_MAX PF_MB_MAX_LANES
-
-INLINE __m128i bswap_words(__m128i x)
-{
-    const __m128i shuf = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
-    return _mm_shuffle_epi8(x, shuf);
-}
-
-INLINE __m128i load_msg(const uint8_t *p)
-{
-    return bswap_words(_mm_loadu_si128((const __m128i *)p));
-}
-
-INLINE __m128i kvec(int r)
-{
-    return _mm_load_si128((const __m128i *)&pf_sha256_k[4 * r]);
-}
 
 /* Four rounds: lo holds W+K of the four, hi the upper two in its low half.  hi comes
  * from a 64-bit load of the stored W+K rather than a shuffle, because shuffles compete
@@ -55,31 +40,6 @@ INLINE void rounds4_split(__m128i *s0, __m128i *s1, __m128i lo, __m128i hi)
 {
     *s1 = _mm_sha256rnds2_epu32(*s1, *s0, lo);
     *s0 = _mm_sha256rnds2_epu32(*s0, *s1, hi);
-}
-
-/* m[r & 3] <- the next four schedule words from the previous sixteen. */
-INLINE void schedule4(__m128i *m, int r)
-{
-    __m128i t = _mm_sha256msg1_epu32(m[r & 3], m[(r + 1) & 3]);
-    t = _mm_add_epi32(t, _mm_alignr_epi8(m[(r + 3) & 3], m[(r + 2) & 3], 4));
-    m[r & 3] = _mm_sha256msg2_epu32(t, m[(r + 3) & 3]);
-}
-
-INLINE void state_in(const uint32_t st[8], __m128i *s0, __m128i *s1)
-{
-    /* A..H -> ABEF / CDGH, the layout sha256rnds2 works in */
-    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)st), 0xB1);
-    __m128i h = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(st + 4)), 0x1B);
-    *s0 = _mm_alignr_epi8(t, h, 8);
-    *s1 = _mm_blend_epi16(h, t, 0xF0);
-}
-
-INLINE void state_out(__m128i s0, __m128i s1, __m128i *abcd, __m128i *efgh)
-{
-    __m128i t = _mm_shuffle_epi32(s0, 0x1B);
-    s1 = _mm_shuffle_epi32(s1, 0xB1);
-    *abcd = _mm_blend_epi16(t, s1, 0xF0);
-    *efgh = _mm_alignr_epi8(s1, t, 8);
 }
 
 /* One compression per lane from message words m[l][0..3], all lanes interleaved; when wk
@@ -94,7 +54,7 @@ INLINE void compress_fresh(const int L, __m128i *s0, __m128i *s1, __m128i (*m)[4
     }
 #pragma GCC unroll 16
     for (int r = 0; r < 16; r++) {
-        const __m128i k = kvec(r);
+        const __m128i k = pf_ni_k(r);
 #pragma GCC unroll 8
         for (int l = 0; l < L; l++) {
             __m128i w = _mm_add_epi32(m[l][r & 3], k);
@@ -106,7 +66,7 @@ INLINE void compress_fresh(const int L, __m128i *s0, __m128i *s1, __m128i (*m)[4
         if (r < 12) {
 #pragma GCC unroll 8
             for (int l = 0; l < L; l++)
-                schedule4(m[l], r);
+                pf_ni_schedule4(m[l], r);
         }
     }
 #pragma GCC unroll 8
@@ -145,10 +105,10 @@ INLINE void compress_pair(const int L, __m128i *s0, __m128i *s1, const uint8_t *
     __m128i m[L_MAX][4];
 #pragma GCC unroll 8
     for (int l = 0; l < L; l++) {
-        m[l][0] = load_msg(ra + off[l]);
-        m[l][1] = load_msg(ra + off[l] + 16);
-        m[l][2] = load_msg(rb + off[l]);
-        m[l][3] = load_msg(rb + off[l] + 16);
+        m[l][0] = pf_ni_load_msg(ra + off[l]);
+        m[l][1] = pf_ni_load_msg(ra + off[l] + 16);
+        m[l][2] = pf_ni_load_msg(rb + off[l]);
+        m[l][3] = pf_ni_load_msg(rb + off[l] + 16);
     }
     compress_fresh(L, s0, s1, m, wk);
 }
@@ -163,8 +123,8 @@ INLINE void compress_final(const int L, __m128i *s0, __m128i *s1, const uint8_t 
     const __m128i pad1 = _mm_set_epi32(0x2700, 0, 0, 0);
 #pragma GCC unroll 8
     for (int l = 0; l < L; l++) {
-        m[l][0] = load_msg(ra + off[l]);
-        m[l][1] = load_msg(ra + off[l] + 16);
+        m[l][0] = pf_ni_load_msg(ra + off[l]);
+        m[l][1] = pf_ni_load_msg(ra + off[l] + 16);
         m[l][2] = pad0;
         m[l][3] = pad1;
     }
@@ -179,7 +139,7 @@ INLINE void node_lanes(const int L, const uint32_t (*st)[8], const uint8_t *cons
     __m128i wk[7 * 16 * L_MAX];
 #pragma GCC unroll 8
     for (int l = 0; l < L; l++)
-        state_in(st[l], &s0[l], &s1[l]);
+        pf_ni_state_in(st[l], &s0[l], &s1[l]);
     if (nparents == PF_BASE_DEGREE) {
         /* 6 x (P0..P5) then P0: three distinct blocks six times, then the final block */
         for (int j = 0; j < 3; j++)
@@ -199,15 +159,9 @@ INLINE void node_lanes(const int L, const uint32_t (*st)[8], const uint8_t *cons
             compress_replay(L, s0, s1, wk + j * 16 * L);
         compress_final(L, s0, s1, rows[8], off);
     }
-    /* big-endian bytes of A..H, the top two bits of byte 31 cleared */
-    const __m128i trim = _mm_set_epi32(0x3fffffff, -1, -1, -1);
 #pragma GCC unroll 8
-    for (int l = 0; l < L; l++) {
-        __m128i abcd, efgh;
-        state_out(s0[l], s1[l], &abcd, &efgh);
-        _mm_storeu_si128((__m128i *)(out + off[l]), bswap_words(abcd));
-        _mm_storeu_si128((__m128i *)(out + off[l] + 16), _mm_and_si128(bswap_words(efgh), trim));
-    }
+    for (int l = 0; l < L; l++)
+        pf_ni_label_store(s0[l], s1[l], out + off[l]);
 }
 
 /* ---- the builds of the kernel and the choice between them ---- */
@@ -305,18 +259,14 @@ INLINE void iv_chains(const int L, const uint8_t (*blocks)[64], uint32_t (*st)[8
     __m128i s0[L_MAX], s1[L_MAX], m[L_MAX][4];
 #pragma GCC unroll 8
     for (int l = 0; l < L; l++) {
-        state_in(pf_sha256_iv, &s0[l], &s1[l]);
+        pf_ni_state_in(pf_sha256_iv, &s0[l], &s1[l]);
         for (int q = 0; q < 4; q++)
-            m[l][q] = load_msg(blocks[l] + 16 * q);
+            m[l][q] = pf_ni_load_msg(blocks[l] + 16 * q);
     }
     compress_fresh(L, s0, s1, m, NULL);
 #pragma GCC unroll 8
-    for (int l = 0; l < L; l++) {
-        __m128i abcd, efgh;
-        state_out(s0[l], s1[l], &abcd, &efgh);
-        _mm_storeu_si128((__m128i *)st[l], abcd);
-        _mm_storeu_si128((__m128i *)(st[l] + 4), efgh);
-    }
+    for (int l = 0; l < L; l++)
+        pf_ni_state_store(s0[l], s1[l], st[l]);
 }
 
 static TGT __attribute__((noinline)) void iv_x4(const uint8_t (*blocks)[64], uint32_t (*st)[8])
@@ -352,16 +302,12 @@ INLINE void replay_chains(const int L, uint32_t (*st)[8], const __m128i *wk, lon
     __m128i s0[L_MAX], s1[L_MAX];
 #pragma GCC unroll 8
     for (int l = 0; l < L; l++)
-        state_in(st[l], &s0[l], &s1[l]);
+        pf_ni_state_in(st[l], &s0[l], &s1[l]);
     for (long i = 0; i < reps; i++)
         compress_replay(L, s0, s1, wk);
 #pragma GCC unroll 8
-    for (int l = 0; l < L; l++) {
-        __m128i abcd, efgh;
-        state_out(s0[l], s1[l], &abcd, &efgh);
-        _mm_storeu_si128((__m128i *)st[l], abcd);
-        _mm_storeu_si128((__m128i *)(st[l] + 4), efgh);
-    }
+    for (int l = 0; l < L; l++)
+        pf_ni_state_store(s0[l], s1[l], st[l]);
 }
 
 #define REPLAY_FN(n)                                                                        \
