@@ -63,8 +63,7 @@ typedef struct group {
     const pf_graph *g;
     const pf_sdr_options *opts;
     batch_run *run;
-    pf_pcache_map *map;
-    pf_pcache_map own_map;   /* each group streams the parent cache at its own pace */
+    pf_pcache_map map;       /* each group streams the parent cache at its own pace */
     int n;                   /* lanes */
     lane *lanes[PF_MB_MAX_LANES];
     uint8_t *buf[2];
@@ -89,7 +88,7 @@ struct batch_run {
 
 typedef struct hashing_core {
     batch_run *run;
-    int cpu;                        /* -1: not bound */
+    int cpu;                        /* the CPU its thread is bound to */
     pthread_t tid;
     int started;
 } hashing_core;
@@ -166,7 +165,7 @@ static pf_status label_layer(group *gr, int layer, uint8_t *cur, const uint8_t *
     const int L = gr->n, np = layer == 1 ? PF_BASE_DEGREE : PF_DEGREE;
     const size_t row = gr->row;
     const uint64_t nodes = gr->g->nodes;
-    const uint32_t *parents = gr->map->parents;
+    const uint32_t *parents = gr->map.parents;
     uint32_t off[PF_MB_MAX_LANES];
     uint8_t blocks[PF_MB_MAX_LANES][64];
     uint32_t st[PF_MB_MAX_LANES][8];
@@ -211,7 +210,7 @@ static pf_status label_layer(group *gr, int layer, uint8_t *cur, const uint8_t *
         if ((v & (CHECK_EVERY - 1)) == 0) {
             if (check_cancel(gr, layer, v))
                 return PF_EINTERRUPTED;
-            pf_pcache_map_advance(gr->map, v);
+            pf_pcache_map_advance(&gr->map, v);
         }
     }
     return PF_OK;
@@ -317,7 +316,7 @@ static pf_status run_group(group *gr, pf_error *err)
         uint8_t *cur = gr->buf[layer & 1];
         double t0 = now_s(), c0 = cpu_s();
         st = label_layer(gr, layer, cur, gr->buf[(layer - 1) & 1]);
-        pf_pcache_map_rewind(gr->map);
+        pf_pcache_map_rewind(&gr->map);
         if (st != PF_OK)
             break;
         double dt = now_s() - t0, dc = cpu_s() - c0;
@@ -347,11 +346,10 @@ static pf_status run_group(group *gr, pf_error *err)
 static void run_one(batch_run *b, group *gr)
 {
     pf_error ge;
-    pf_status st = pf_pcache_map_open(&gr->own_map, b->pcache_path, gr->g, &ge);
+    pf_status st = pf_pcache_map_open(&gr->map, b->pcache_path, gr->g, &ge);
     if (st == PF_OK) {
-        gr->map = &gr->own_map;
         st = run_group(gr, &ge);
-        pf_pcache_map_close(&gr->own_map);
+        pf_pcache_map_close(&gr->map);
     }
     pf_sdr_free(gr->buf[0], gr->bytes);
     pf_sdr_free(gr->buf[1], gr->bytes);
@@ -374,8 +372,7 @@ static void run_groups(batch_run *b)
 static void *core_main(void *arg)
 {
     hashing_core *c = arg;
-    if (c->cpu >= 0)
-        (void)pf_sdr_bind_cpu(c->cpu);   /* not fatal: the group runs unbound */
+    (void)pf_sdr_bind_cpu(c->cpu);   /* not fatal: the group runs unbound */
     run_groups(c->run);
     return NULL;
 }
@@ -457,16 +454,29 @@ static void fail_all(pf_pc1_batch_sector *sectors, int n, const pf_error *e)
     }
 }
 
+/* The hashing CPUs of a CPU list: one per physical core (SMT siblings share the SHA
+ * unit).  *n = 0 without a list (the calling thread hashes). */
+static pf_status hashing_cpus(const char *list, int *cpus, int *n, pf_error *err)
+{
+    *n = 0;
+    if (!list)
+        return PF_OK;
+    if (pf_sdr_parse_cpus(list, cpus, PF_PC1_BATCH_MAX, n, err) != PF_OK)
+        return PF_EINVAL;
+    *n = pf_sdr_one_per_core(cpus, *n);
+    return PF_OK;
+}
+
 pf_status pf_pc1_batch_layout(int n, const char *cores, int *groups, int *max_lanes,
                               int *hashing_cores, pf_error *err)
 {
     if (n < 1 || n > PF_PC1_BATCH_MAX)
         return fail(err, PF_EINVAL, "pc1 batch: %d sectors (1..%d)", n, PF_PC1_BATCH_MAX);
-    int cpus[PF_PC1_BATCH_MAX], ncpus = 1;
-    if (cores && pf_sdr_parse_cpus(cores, cpus, PF_PC1_BATCH_MAX, &ncpus, err) != PF_OK)
+    int cpus[PF_PC1_BATCH_MAX], ncpus;
+    if (hashing_cpus(cores, cpus, &ncpus, err) != PF_OK)
         return PF_EINVAL;
-    if (cores)
-        ncpus = pf_sdr_one_per_core(cpus, ncpus);
+    if (ncpus == 0)
+        ncpus = 1;
     pf_pc1_batch_split(n, ncpus, groups, max_lanes);
     *hashing_cores = ncpus < *groups ? ncpus : *groups;
     return PF_OK;
@@ -519,15 +529,13 @@ pf_status pf_pc1_batch(int proof_id, pf_pc1_batch_sector *sectors, int n,
         sectors[i].status = PF_OK;
         memset(&sectors[i].err, 0, sizeof sectors[i].err);
     }
-    if ((opts->cores &&
-         (st = pf_sdr_parse_cpus(opts->cores, cpus, PF_PC1_BATCH_MAX, &ncpus, &e)) != PF_OK) ||
+    if ((st = hashing_cpus(opts->cores, cpus, &ncpus, &e)) != PF_OK ||
         (st = pf_graph_init_proof(&g, proof_id, &e)) != PF_OK ||
         (st = pf_parent_cache_ensure_cancel(&g, parent_cache_dir, opts->threads, opts->cancel,
                                             &pc, &e)) != PF_OK) {
         fail_all(sectors, n, &e);
         goto done;
     }
-    ncpus = pf_sdr_one_per_core(cpus, ncpus);
     for (int i = 0; i < n; i++) {
         pf_pc1_batch_sector *s = &sectors[i];
         pf_error de;
