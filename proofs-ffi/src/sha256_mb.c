@@ -33,13 +33,19 @@
 #define INLINE PF_NI_INLINE
 #define L_MAX PF_MB_MAX_LANES
 
-/* Four rounds: lo holds W+K of the four, hi the upper two in its low half.  hi comes
- * from a 64-bit load of the stored W+K rather than a shuffle, because shuffles compete
- * with sha256rnds2 for the same pipe and loads do not. */
+/* Four rounds: lo holds W+K of the four, hi the upper two in its low half. */
 INLINE void rounds4_split(__m128i *s0, __m128i *s1, __m128i lo, __m128i hi)
 {
     *s1 = _mm_sha256rnds2_epu32(*s1, *s0, lo);
     *s0 = _mm_sha256rnds2_epu32(*s0, *s1, hi);
+}
+
+/* The upper two words of a stored W+K, by a 64-bit load rather than a shuffle: shuffles
+ * compete with sha256rnds2 for its pipe, loads do not.  (Right after the store, in a
+ * fresh block, the compiler may still forward it as a byte shift.) */
+INLINE __m128i upper_wk(const __m128i *slot)
+{
+    return _mm_loadl_epi64((const __m128i *)((const char *)slot + 8));
 }
 
 /* One compression per lane from message words m[l][0..3], all lanes interleaved; when wk
@@ -60,8 +66,7 @@ INLINE void compress_fresh(const int L, __m128i *s0, __m128i *s1, __m128i (*m)[4
             __m128i w = _mm_add_epi32(m[l][r & 3], k);
             __m128i *slot = wk ? &wk[r * L + l] : &tmp[l];
             _mm_store_si128(slot, w);
-            __m128i hi = _mm_loadl_epi64((const __m128i *)((const char *)slot + 8));
-            rounds4_split(&s0[l], &s1[l], w, hi);
+            rounds4_split(&s0[l], &s1[l], w, upper_wk(slot));
         }
         if (r < 12) {
 #pragma GCC unroll 8
@@ -89,7 +94,7 @@ INLINE void compress_replay(const int L, __m128i *s0, __m128i *s1, const __m128i
     for (int r = 0; r < 16; r++) {
 #pragma GCC unroll 8
         for (int l = 0; l < L; l++)
-            rounds4_split(&s0[l], &s1[l], wk[r * L + l], _mm_loadl_epi64((const __m128i *)((const char *)&wk[r * L + l] + 8)));
+            rounds4_split(&s0[l], &s1[l], wk[r * L + l], upper_wk(&wk[r * L + l]));
     }
 #pragma GCC unroll 8
     for (int l = 0; l < L; l++) {
