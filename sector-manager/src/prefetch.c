@@ -22,7 +22,7 @@
 /* A stream asked nothing for this long may give its slot to a new one. */
 #define EVICT_MS 250
 
-typedef struct pf_stream {
+typedef struct ra_stream {
     bool used;
     bool busy;      /* the thread is reading from fd without the lock */
     uint64_t gen;   /* which stream holds the slot: a waiter's stream may have left it */
@@ -34,7 +34,7 @@ typedef struct pf_stream {
     uint64_t want;  /* the furthest end a reader asked for */
     uint64_t limit; /* the thread reads up to here */
     uint64_t last_ms;
-} pf_stream;
+} ra_stream;
 
 struct sm_prefetch {
     sm_prefetch_opts opts;
@@ -49,10 +49,10 @@ struct sm_prefetch {
     unsigned next;       /* round robin among streams with work */
     uint64_t gens;       /* streams ever started: each one's gen */
     sm_prefetch_stats stats;
-    pf_stream streams[MAX_STREAMS];
+    ra_stream streams[MAX_STREAMS];
 };
 
-static void stream_close(sm_prefetch *pf, pf_stream *s)
+static void stream_close(sm_prefetch *pf, ra_stream *s)
 {
     if (s->fd >= 0)
         close(s->fd);
@@ -61,14 +61,14 @@ static void stream_close(sm_prefetch *pf, pf_stream *s)
     pf->stats.open_streams--;
 }
 
-static bool has_work(const pf_stream *s) { return s->used && !s->busy && s->pos < s->limit; }
+static bool has_work(const ra_stream *s) { return s->used && !s->busy && s->pos < s->limit; }
 
 /* The next stream with bytes to read, taking turns so one long stream starves no other. */
-static pf_stream *next_work(sm_prefetch *pf)
+static ra_stream *next_work(sm_prefetch *pf)
 {
     unsigned n = pf->opts.max_streams;
     for (unsigned i = 0; i < n; i++) {
-        pf_stream *s = &pf->streams[(pf->next + i) % n];
+        ra_stream *s = &pf->streams[(pf->next + i) % n];
         if (has_work(s)) {
             pf->next = (pf->next + i + 1) % n;
             return s;
@@ -80,7 +80,7 @@ static pf_stream *next_work(sm_prefetch *pf)
 static void expire_idle(sm_prefetch *pf, uint64_t now)
 {
     for (unsigned i = 0; i < pf->opts.max_streams; i++) {
-        pf_stream *s = &pf->streams[i];
+        ra_stream *s = &pf->streams[i];
         if (s->used && !s->busy && now - s->last_ms >= pf->opts.idle_ms)
             stream_close(pf, s);
     }
@@ -111,7 +111,7 @@ static void *prefetch_main(void *arg)
     while (!pf->stop) {
         uint64_t now = sp_now_ms();
         expire_idle(pf, now);
-        pf_stream *s = next_work(pf);
+        ra_stream *s = next_work(pf);
         if (!s) {
             pthread_cond_broadcast(&pf->idle);
             sp_cond_wait_ms(&pf->cv, &pf->mu, pf->opts.idle_ms);
@@ -215,12 +215,12 @@ static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* The stream of the same file whose window start falls in, the nearest one when several
  * do (a walk starting over meets the finished stream of its last pass), or NULL. */
-static pf_stream *find_stream(sm_prefetch *pf, const struct stat *sb, uint64_t start)
+static ra_stream *find_stream(sm_prefetch *pf, const struct stat *sb, uint64_t start)
 {
-    pf_stream *best = NULL;
+    ra_stream *best = NULL;
     uint64_t best_dist = 0;
     for (unsigned i = 0; i < pf->opts.max_streams; i++) {
-        pf_stream *s = &pf->streams[i];
+        ra_stream *s = &pf->streams[i];
         if (!s->used || s->dev != sb->st_dev || s->ino != sb->st_ino)
             continue;
         /* Readers that share a piece between them ask for ranges a little behind the
@@ -240,11 +240,11 @@ static pf_stream *find_stream(sm_prefetch *pf, const struct stat *sb, uint64_t s
 
 /* A free slot, else the least recently asked one that has nothing left to read and was
  * not asked for EVICT_MS. */
-static pf_stream *free_slot(sm_prefetch *pf, uint64_t now)
+static ra_stream *free_slot(sm_prefetch *pf, uint64_t now)
 {
-    pf_stream *best = NULL;
+    ra_stream *best = NULL;
     for (unsigned i = 0; i < pf->opts.max_streams; i++) {
-        pf_stream *s = &pf->streams[i];
+        ra_stream *s = &pf->streams[i];
         if (!s->used)
             return s;
         if (!s->busy && s->pos >= s->limit && now - s->last_ms >= EVICT_MS &&
@@ -258,7 +258,7 @@ static pf_stream *free_slot(sm_prefetch *pf, uint64_t now)
  * [start, end).  The reader's own sendfile would otherwise find those pages missing and
  * read them itself, in small requests between the stream's large ones; afterwards it
  * follows the stream, whose readahead has already asked for the pages it reaches. */
-static void wait_first_chunk(sm_prefetch *pf, pf_stream *s, uint64_t start, uint64_t end)
+static void wait_first_chunk(sm_prefetch *pf, ra_stream *s, uint64_t start, uint64_t end)
 {
     uint64_t gen = s->gen, need = end - start < pf->opts.chunk ? end : start + pf->opts.chunk;
     uint64_t deadline = sp_now_ms() + pf->opts.wait_ms;
@@ -275,8 +275,8 @@ static void wait_first_chunk(sm_prefetch *pf, pf_stream *s, uint64_t start, uint
 /* Starts a stream in slot s for the file open as fd, reading [start, end) for now.  Its
  * own description of the file, not a dup (that would share the caller's readahead
  * state), through /proc so that it is the same inode even if the path was replaced. */
-static bool stream_open(sm_prefetch *pf, pf_stream *s, int fd, const struct stat *sb, uint64_t start,
-                        uint64_t end, uint64_t now)
+static bool stream_open(sm_prefetch *pf, ra_stream *s, int fd, const struct stat *sb,
+                        uint64_t start, uint64_t end, uint64_t now)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
@@ -290,15 +290,16 @@ static bool stream_open(sm_prefetch *pf, pf_stream *s, int fd, const struct stat
     }
     if (s->used)
         stream_close(pf, s);
-    *s = (pf_stream){ .used = true, .gen = ++pf->gens, .dev = sb->st_dev, .ino = sb->st_ino, .fd = own,
-                      .size = (uint64_t)sb->st_size, .pos = start, .want = end, .limit = end, .last_ms = now };
+    *s = (ra_stream){ .used = true, .gen = ++pf->gens, .dev = sb->st_dev, .ino = sb->st_ino,
+                      .fd = own, .size = (uint64_t)sb->st_size, .pos = start, .want = end,
+                      .limit = end, .last_ms = now };
     pf->stats.open_streams++;
     pf->stats.streams_started++;
     return true;
 }
 
 /* A reader continues stream s: the thread reads the whole window past what it asked. */
-static void stream_extend(sm_prefetch *pf, pf_stream *s, uint64_t end, uint64_t now)
+static void stream_extend(sm_prefetch *pf, ra_stream *s, uint64_t end, uint64_t now)
 {
     if (end > s->want)
         s->want = end;
@@ -317,7 +318,7 @@ bool sm_prefetch_note(sm_prefetch *pf, int fd, uint64_t start, uint64_t end)
     bool taken = false;
     pthread_mutex_lock(&pf->mu);
     uint64_t now = sp_now_ms();
-    pf_stream *s = find_stream(pf, &sb, start);
+    ra_stream *s = find_stream(pf, &sb, start);
     if (s) {
         stream_extend(pf, s, end, now);
         taken = true;
@@ -340,8 +341,10 @@ bool sm_prefetch_wait_idle(sm_prefetch *pf, unsigned ms)
     pthread_mutex_lock(&pf->mu);
     for (;;) {
         bool work = false;
-        for (unsigned i = 0; i < pf->opts.max_streams && !work; i++)
-            work = pf->streams[i].used && (pf->streams[i].busy || pf->streams[i].pos < pf->streams[i].limit);
+        for (unsigned i = 0; i < pf->opts.max_streams && !work; i++) {
+            const ra_stream *s = &pf->streams[i];
+            work = s->used && (s->busy || s->pos < s->limit);
+        }
         uint64_t now = sp_now_ms();
         if (!work || now >= deadline) {
             pthread_mutex_unlock(&pf->mu);
@@ -350,7 +353,6 @@ bool sm_prefetch_wait_idle(sm_prefetch *pf, unsigned ms)
         sp_cond_wait_ms(&pf->idle, &pf->mu, deadline - now);
     }
 }
-
 
 void sm_prefetch_get_stats(sm_prefetch *pf, sm_prefetch_stats *out)
 {
