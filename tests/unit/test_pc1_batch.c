@@ -137,6 +137,18 @@ static void assert_same_layers(fixture *f, int proof, int i, const char *dir)
     }
 }
 
+/* Sector i of a batch (in dir) ended as pf_pc1 ends it: PF_OK, the same output, the same
+ * layers. */
+static void assert_like_pc1(fixture *f, int proof, int i, const pf_pc1_batch_sector *s,
+                            const char *dir)
+{
+    pf_pc1_output ref;
+    reference(f, proof, i, &ref);
+    assert_int_equal(s->status, PF_OK);
+    assert_memory_equal(&s->out, &ref, sizeof ref);
+    assert_same_layers(f, proof, i, dir);
+}
+
 /* progress from several hashing cores: one event at a time, every group seen */
 typedef struct events {
     int inside;             /* set while a call runs: a second call at once would see it */
@@ -170,11 +182,7 @@ static void run_batch_opts(fixture *f, int proof, int n, const char *tag,
     if (pf_pc1_batch(proof, s, n, f->pcache, opts, &err) != PF_OK)
         fail_msg("pc1 batch of %d: %s", n, err.msg);
     for (int i = 0; i < n; i++) {
-        pf_pc1_output ref;
-        reference(f, proof, i, &ref);
-        assert_int_equal(s[i].status, PF_OK);
-        assert_memory_equal(&s[i].out, &ref, sizeof ref);
-        assert_same_layers(f, proof, i, dirs[i]);
+        assert_like_pc1(f, proof, i, &s[i], dirs[i]);
         nftw(dirs[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
     }
     free(dirs);
@@ -476,12 +484,8 @@ static void test_batch_cancel_one(void **state)
     assert_int_equal(s[2].status, PF_OK);
     assert_int_equal(s[1].status, PF_EINTERRUPTED);
     assert_non_null(strstr(s[1].err.msg, "cancelled in layer 2"));
-    for (int i = 0; i < 3; i += 2) {
-        pf_pc1_output ref;
-        reference(f, P8M, i, &ref);
-        assert_memory_equal(&s[i].out, &ref, sizeof ref);
-        assert_same_layers(f, P8M, i, dirs[i]);
-    }
+    for (int i = 0; i < 3; i += 2)
+        assert_like_pc1(f, P8M, i, &s[i], dirs[i]);
     /* the cancelled sector kept its first layer and nothing of the second */
     char path[4096];
     pf_layer_path(dirs[1], 1, path, sizeof path);
@@ -529,13 +533,8 @@ static void test_batch_resume_mixed(void **state)
     assert_int_equal(unlink(path), 0);
     ino_t a1 = inode_of(dirs[0], 1), a2 = inode_of(dirs[0], 2), b1 = inode_of(dirs[1], 1);
     assert_int_equal(pf_pc1_batch(P8M, s, 3, f->pcache, NULL, &err), PF_OK);
-    for (int i = 0; i < 3; i++) {
-        pf_pc1_output ref;
-        reference(f, P8M, i, &ref);
-        assert_int_equal(s[i].status, PF_OK);
-        assert_memory_equal(&s[i].out, &ref, sizeof ref);
-        assert_same_layers(f, P8M, i, dirs[i]);
-    }
+    for (int i = 0; i < 3; i++)
+        assert_like_pc1(f, P8M, i, &s[i], dirs[i]);
     /* complete layers were kept, not written again */
     assert_true(inode_of(dirs[0], 1) == a1);
     assert_true(inode_of(dirs[0], 2) == a2);
@@ -571,11 +570,7 @@ static void test_batch_write_fails(void **state)
         assert_non_null(strstr(s[i].err.msg, ".tmp"));
         assert_non_null(strstr(s[i].err.msg, dirs[i]));
     }
-    pf_pc1_output ref;
-    reference(f, P2K, 1, &ref);
-    assert_int_equal(s[1].status, PF_OK);
-    assert_memory_equal(&s[1].out, &ref, sizeof ref);
-    assert_same_layers(f, P2K, 1, dirs[1]);
+    assert_like_pc1(f, P2K, 1, &s[1], dirs[1]);
 }
 
 /* ---- a bad directory ----------------------------------------------------------------------- */
@@ -599,13 +594,8 @@ static void test_batch_bad_dir(void **state)
     assert_non_null(strstr(err.msg, "sector 1"));
     assert_int_not_equal(s[1].status, PF_OK);
     assert_non_null(strstr(s[1].err.msg, "under"));
-    for (int i = 0; i < 3; i += 2) {
-        pf_pc1_output ref;
-        reference(f, P2K, i, &ref);
-        assert_int_equal(s[i].status, PF_OK);
-        assert_memory_equal(&s[i].out, &ref, sizeof ref);
-        assert_same_layers(f, P2K, i, dirs[i]);
-    }
+    for (int i = 0; i < 3; i += 2)
+        assert_like_pc1(f, P2K, i, &s[i], dirs[i]);
     /* and bad arguments to the batch itself */
     assert_int_equal(pf_pc1_batch(P2K, s, 0, f->pcache, NULL, &err), PF_EINVAL);
     assert_int_equal(pf_pc1_batch(P2K, s, PF_PC1_BATCH_MAX + 1, f->pcache, NULL, &err), PF_EINVAL);
