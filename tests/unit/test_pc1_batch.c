@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <sched.h>
 #include <sys/syscall.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 #include "sealproofs.h"
 #include "sha256.h"
 #include "sha256_mb.h"
+#include "sp_fs.h"
 
 #define P2K 5  /* StackedDrg2KiBV1_1 */
 #define P8M 6  /* StackedDrg8MiBV1_1 */
@@ -33,12 +33,6 @@ typedef struct fixture {
     char root[64];
     char pcache[128];
 } fixture;
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
@@ -54,7 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    sp_remove_tree(f->root, NULL);
     free(f);
     return 0;
 }
@@ -183,7 +177,7 @@ static void run_batch_opts(fixture *f, int proof, int n, const char *tag,
         fail_msg("pc1 batch of %d: %s", n, err.msg);
     for (int i = 0; i < n; i++) {
         assert_like_pc1(f, proof, i, &s[i], dirs[i]);
-        nftw(dirs[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        sp_remove_tree(dirs[i], NULL);
     }
     free(dirs);
     free(s);
