@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -443,12 +442,6 @@ static double load_average(void)
     return getloadavg(l, 1) == 1 ? (double)(int64_t)(l[0] * 100) / 100 : -1;
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
-
 /* What bench pc1 prepared before the run: the proof, the single-chain limit measured in the
  * same run, the parent cache, the temporary directory and the sector inputs. */
 typedef struct bench_env {
@@ -490,7 +483,7 @@ static int bench_batch(const char *cmd, const bench_env *env, int n, pf_sdr_opti
     double t0 = now_s();
     pf_status st = pf_pc1_batch(info->id, s, n, env->pcache, so, &e);
     double pc1_s = now_s() - t0;
-    nftw(env->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    sp_remove_tree(env->dir, NULL);
     free(dirs);
     free(s);
     if (st)
@@ -633,7 +626,7 @@ static int cmd_bench_pc1(int argc, char **argv)
     t0 = now_s();
     pf_status st = pf_pc1(id, tmpl, 1, prover, ticket, comm_d, pcache, &so, &out, &e);
     double pc1_s = now_s() - t0;
-    nftw(tmpl, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    sp_remove_tree(tmpl, NULL);
     if (st)
         return tool_fail_pf(cmd, &e);
     pf_sdr_sha256_limit(&lim, 1.5);   /* the best of before and after: noise only lowers a rate */

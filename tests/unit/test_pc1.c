@@ -12,7 +12,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sched.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -21,18 +20,13 @@
 #include <unistd.h>
 
 #include "sealproofs.h"
+#include "sp_fs.h"
 #include "sha256.h"
 
 typedef struct fixture {
     char root[64];
     char pcache[128];    /* parent caches, shared by all tests of this program */
 } fixture;
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
@@ -48,7 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    sp_remove_tree(f->root, NULL);
     free(f);
     return 0;
 }
@@ -186,8 +180,8 @@ static void test_pc1_8mib_single_vs_multi(void **state)
         layer_file(db, l, b);
         assert_true(files_equal(a, b));
     }
-    nftw(da, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    nftw(db, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    sp_remove_tree(da, NULL);
+    sp_remove_tree(db, NULL);
 }
 
 static void test_pc1_resume(void **state)
@@ -262,7 +256,7 @@ static void test_pc1_cancel_then_resume(void **state)
                              .progress_ctx = &log };
         pf_pc1_output out;
         pf_error err;
-        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        sp_remove_tree(dir, NULL);
         assert_int_equal(pf_pc1(6, dir, 9, prover, ticket, comm_d, f->pcache, &o, &out, &err),
                          PF_EINTERRUPTED);
         layer_file(dir, 1, l1);
@@ -279,7 +273,7 @@ static void test_pc1_cancel_then_resume(void **state)
         assert_int_equal(log.resumed, 1);
         assert_int_equal(stat(l2, &sb), 0);
     }
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    sp_remove_tree(dir, NULL);
 }
 
 static void test_pc1_full_disk(void **state)
